@@ -1,0 +1,81 @@
+# leaklab_add_lab([LIBRARIES lib...])
+#
+# Called from labs/NN-slug/CMakeLists.txt. Reads lab.json beside it for the lab id and
+# the files a student edits, and adds two servers:
+#   labNN-leaky   the files from labs/NN-slug
+#   labNN-fixed   the student files from solutions/NN-slug, the rest from labs/NN-slug
+# In a student build (see cmake/student/) it adds labNN-student instead, with the
+# student files taken from LEAKLAB_STUDENT_SOURCE.
+function(leaklab_add_lab)
+  cmake_parse_arguments(arg "" "" "LIBRARIES" ${ARGN})
+  set(lab_dir ${CMAKE_CURRENT_SOURCE_DIR})
+  get_filename_component(lab_name ${lab_dir} NAME)
+  get_filename_component(root ${lab_dir}/../.. ABSOLUTE)
+
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${lab_dir}/lab.json)
+  file(READ ${lab_dir}/lab.json manifest)
+  string(JSON lab_id GET "${manifest}" id)
+  string(JSON n_files LENGTH "${manifest}" student_files)
+  set(student_files "")
+  math(EXPR last "${n_files} - 1")
+  foreach(i RANGE ${last})
+    string(JSON f GET "${manifest}" student_files ${i})
+    list(APPEND student_files ${f})
+  endforeach()
+
+  # Every .cpp of the lab is compiled; headers are found through the include path.
+  file(GLOB lab_sources RELATIVE ${lab_dir} CONFIGURE_DEPENDS ${lab_dir}/*.cpp)
+
+  if(DEFINED LEAKLAB_STUDENT_SOURCE)
+    set(variants student)
+    set(dir_student ${LEAKLAB_STUDENT_SOURCE})
+  else()
+    set(variants leaky fixed)
+    set(dir_leaky ${lab_dir})
+    set(dir_fixed ${root}/solutions/${lab_name})
+  endif()
+
+  foreach(variant IN LISTS variants)
+    set(target lab${lab_id}-${variant})
+    set(vdir ${dir_${variant}})
+    set(sources "")
+    foreach(src IN LISTS lab_sources)
+      if(src IN_LIST student_files)
+        if(NOT EXISTS ${vdir}/${src})
+          message(FATAL_ERROR "${target}: ${vdir}/${src} is missing (lab.json lists it in student_files)")
+        endif()
+        list(APPEND sources ${vdir}/${src})
+      else()
+        list(APPEND sources ${lab_dir}/${src})
+      endif()
+    endforeach()
+    add_executable(${target} ${sources})
+    # The variant's own headers shadow the lab's shared ones.
+    target_include_directories(${target} PRIVATE ${vdir} ${lab_dir})
+    target_link_libraries(${target} PRIVATE labkit ${arg_LIBRARIES})
+    leaklab_use_pch(${target})
+    set_property(GLOBAL APPEND PROPERTY LEAKLAB_LAB_TARGETS ${target})
+  endforeach()
+endfunction()
+
+# Write build/<preset>/leaklab-build.json: how leaklab runs the servers of this tree.
+function(leaklab_write_build_info)
+  set(emulator "")
+  foreach(part IN LISTS CMAKE_CROSSCOMPILING_EMULATOR)
+    string(APPEND emulator "\"${part}\",")
+  endforeach()
+  string(REGEX REPLACE ",$" "" emulator "${emulator}")
+  file(CONFIGURE OUTPUT ${PROJECT_BINARY_DIR}/leaklab-build.json CONTENT [[
+{
+  "source_dir": "@PROJECT_SOURCE_DIR@",
+  "binary_dir": "@PROJECT_BINARY_DIR@",
+  "bin_dir": "@PROJECT_BINARY_DIR@/bin",
+  "system_processor": "@CMAKE_SYSTEM_PROCESSOR@",
+  "crosscompiling": "@CMAKE_CROSSCOMPILING@",
+  "runner": [@emulator@],
+  "sanitizer": "@LEAKLAB_SANITIZER@",
+  "allocator": "@LEAKLAB_ALLOCATOR@",
+  "build_type": "@CMAKE_BUILD_TYPE@"
+}
+]] @ONLY)
+endfunction()

@@ -1,0 +1,142 @@
+#include "leaklab/labs/build.hpp"
+
+#include "leaklab/process/child.hpp"
+
+#include <boost/json.hpp>
+
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <sstream>
+
+namespace leaklab::labs {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string tail(const std::filesystem::path& file, std::size_t max_lines)
+{
+    std::ifstream in(file);
+    std::vector<std::string> lines;
+    std::string line;
+    while(std::getline(in, line))
+        lines.push_back(line);
+    std::string out;
+    for(std::size_t i = lines.size() > max_lines ? lines.size() - max_lines : 0; i < lines.size(); ++i)
+        out += "  " + lines[i] + "\n";
+    return out;
+}
+
+void run_or_throw(const std::vector<std::string>& argv, const std::filesystem::path& log, const std::string& what)
+{
+    int rc = process::run_command(argv, log, 1800s);
+    if(rc != 0)
+        throw build_error(what + " failed (" + (rc < 0 ? "timed out" : "exit " + std::to_string(rc)) +
+                          "); the end of " + log.string() + ":\n" + tail(log, 40));
+}
+
+std::string read_text(const std::filesystem::path& file)
+{
+    std::ifstream in(file);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+} // namespace
+
+build_tree open_build_tree(const std::filesystem::path& root, const std::string& preset,
+                           const std::filesystem::path& build_dir, bool quiet)
+{
+    build_tree t;
+    t.root = root;
+    t.preset = preset;
+    t.dir = !build_dir.empty() ? build_dir : !preset.empty() ? root / "build" / preset
+                                                              : std::filesystem::path(LEAKLAB_BINARY_DIR);
+    auto info_file = t.dir / "leaklab-build.json";
+    if(!std::filesystem::exists(info_file))
+    {
+        if(preset.empty())
+            throw build_error(t.dir.string() + " is not a configured leaklab build tree (no leaklab-build.json); "
+                              "configure it with `cmake --preset <name>` or pass --preset");
+        if(!quiet)
+            std::cerr << "leaklab: configuring preset " << preset << " (first use) ...\n";
+        std::filesystem::create_directories(root / "build");
+        run_or_throw({"cmake", "-S", root.string(), "--preset", preset}, root / "build" / ("configure-" + preset + ".log"),
+                     "configuring preset " + preset);
+    }
+    boost::system::error_code ec;
+    auto v = json::parse(read_text(info_file), ec);
+    if(ec || !v.is_object())
+        throw build_error(info_file.string() + ": unreadable (" + ec.message() + "); reconfigure the tree");
+    auto& o = v.as_object();
+    auto str = [&](const char* k) { return o.contains(k) && o.at(k).is_string() ? std::string(o.at(k).as_string()) : std::string(); };
+    t.sanitizer = str("sanitizer");
+    t.build_type = str("build_type");
+    t.toolchain_file = str("toolchain_file");
+    if(o.contains("runner") && o.at("runner").is_array())
+        for(auto& part : o.at("runner").as_array())
+            if(part.is_string())
+                t.runner.emplace_back(part.as_string());
+    return t;
+}
+
+std::filesystem::path build_variant(const build_tree& tree, const manifest& lab, const std::string& variant,
+                                    const std::optional<std::filesystem::path>& source, bool quiet)
+{
+    std::filesystem::create_directories(tree.dir / "leaklab-logs");
+    if(!source)
+    {
+        std::string target = "lab" + lab.id + "-" + variant;
+        if(!quiet)
+            std::cerr << "leaklab: building " << target << " in " << tree.dir.string() << " ...\n";
+        run_or_throw({"cmake", "--build", tree.dir.string(), "--target", target},
+                     tree.dir / "leaklab-logs" / ("build-" + target + ".log"), "building " + target);
+        return tree.dir / "bin" / target;
+    }
+
+    // A student's copy: its own small build tree, importing labkit from this one.
+    auto src = std::filesystem::absolute(*source);
+    if(!std::filesystem::is_directory(src))
+        throw build_error("--source " + source->string() + ": no such directory");
+    for(auto& f : lab.student_files)
+        if(!std::filesystem::exists(src / f))
+            throw build_error("--source " + src.string() + " has no " + f + " (lab " + lab.id +
+                              "'s student files are in lab.json: student_files)");
+    auto key = std::to_string(std::hash<std::string>{}(src.string()) % 1000000007ULL);
+    auto dir = tree.dir / "student" / (lab.id + "-" + src.filename().string() + "-" + key);
+    if(!std::filesystem::exists(dir / "CMakeCache.txt"))
+    {
+        if(!quiet)
+            std::cerr << "leaklab: configuring a build of " << src.string() << " in " << dir.string() << " ...\n";
+        std::vector<std::string> cmd = {"cmake", "-S", (tree.root / "cmake" / "student").string(), "-B", dir.string(),
+                                        "-G", "Ninja", "-DLEAKLAB_MAIN_BUILD=" + tree.dir.string(),
+                                        "-DLEAKLAB_LAB_DIR=" + lab.dir.string(),
+                                        "-DLEAKLAB_STUDENT_SOURCE=" + src.string(),
+                                        "-DCMAKE_BUILD_TYPE=" + tree.build_type};
+        if(!tree.toolchain_file.empty())
+            cmd.push_back("-DCMAKE_TOOLCHAIN_FILE=" + tree.toolchain_file);
+        std::filesystem::create_directories(dir);
+        run_or_throw(cmd, dir / "configure.log", "configuring the build of " + src.string());
+    }
+    if(!quiet)
+        std::cerr << "leaklab: building " << src.string() << " ...\n";
+    run_or_throw({"cmake", "--build", dir.string()}, dir / "build.log", "building " + src.string());
+    return dir / "bin" / ("lab" + lab.id + "-student");
+}
+
+std::vector<std::string> server_command(const build_tree& tree, const std::filesystem::path& binary)
+{
+    auto cmd = tree.runner;
+    cmd.push_back(binary.string());
+    return cmd;
+}
+
+std::filesystem::path runs_dir(const build_tree& tree)
+{
+    return tree.dir / "leaklab-runs";
+}
+
+} // namespace leaklab::labs

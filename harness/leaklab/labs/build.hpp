@@ -1,0 +1,49 @@
+// Build trees: where a preset's servers are, how to run them (qemu for the Pi
+// presets), and building a variant or a student's copy on demand.
+#ifndef LEAKLAB_LABS_BUILD_HPP
+#define LEAKLAB_LABS_BUILD_HPP
+
+#include "leaklab/labs/manifest.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace leaklab::labs {
+
+struct build_error : std::runtime_error
+{
+    using std::runtime_error::runtime_error;
+};
+
+struct build_tree
+{
+    std::filesystem::path root;          // the leaklab checkout
+    std::filesystem::path dir;           // build/<preset>
+    std::string preset;                  // "" when given as a directory
+    std::vector<std::string> runner;     // e.g. qemu-aarch64 -L /usr/aarch64-linux-gnu
+    std::string sanitizer;
+    std::string build_type;
+    std::string toolchain_file;
+};
+
+// The build tree for a preset or a directory (default: the tree leaklab itself was
+// built in). A preset that was never configured is configured now.
+build_tree open_build_tree(const std::filesystem::path& root, const std::string& preset,
+                           const std::filesystem::path& build_dir, bool quiet);
+
+// Builds labNN-<variant> (or the student's copy from `source`) and returns its path.
+// Compiler output goes to a log whose tail is in the build_error on failure.
+std::filesystem::path build_variant(const build_tree& tree, const manifest& lab, const std::string& variant,
+                                    const std::optional<std::filesystem::path>& source, bool quiet);
+
+// The command that runs a server binary in this tree (runner prefix + binary).
+std::vector<std::string> server_command(const build_tree& tree, const std::filesystem::path& binary);
+
+// Where leaklab keeps logs and charts for a run.
+std::filesystem::path runs_dir(const build_tree& tree);
+
+} // namespace leaklab::labs
+
+#endif

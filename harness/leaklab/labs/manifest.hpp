@@ -1,0 +1,64 @@
+// Lab manifests (labs/NN-slug/lab.json): the only place lab knowledge lives.
+#ifndef LEAKLAB_LABS_MANIFEST_HPP
+#define LEAKLAB_LABS_MANIFEST_HPP
+
+#include "leaklab/run/plan.hpp"
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace leaklab::labs {
+
+// A manifest that cannot be used; what() names the file and the field.
+struct manifest_error : std::runtime_error
+{
+    using std::runtime_error::runtime_error;
+};
+
+struct expectation
+{
+    std::string verdict;               // "leak" or "clean"
+    std::vector<std::string> flagged;  // metrics that must be flagged (leak only)
+};
+
+struct manifest
+{
+    std::filesystem::path dir;         // labs/NN-slug
+    std::string id;                    // "01"
+    std::string slug;                  // "heartbeat-keeps-session-alive"
+    std::string title;
+    std::string section;
+    std::string summary;
+    std::string style;                 // "callback" or "coroutine"
+    std::vector<std::string> student_files;
+    std::vector<std::string> server_args;
+    std::vector<std::string> env;      // extra "NAME=value" for the server
+    std::optional<std::uint64_t> nofile;
+    double start_timeout_s = 10;
+    run::plan plan;
+    std::map<std::string, expectation> expect;  // by variant: "leaky", "fixed"
+    std::vector<std::string> hints;
+    std::vector<std::string> upstream;
+
+    std::string name() const { return id + "-" + slug; }
+};
+
+// Loads and checks one lab.json.
+manifest load_manifest(const std::filesystem::path& file);
+
+// Every lab under root/labs, in order; a broken manifest is an error, not skipped.
+std::vector<manifest> load_all(const std::filesystem::path& root);
+
+// Finds a lab by id ("01", "1") or slug; throws manifest_error listing the labs if none.
+manifest find_lab(const std::filesystem::path& root, const std::string& id_or_slug);
+
+// Parses the "workload" object shared by manifests and probe files.
+run::plan parse_plan(const std::string& json_text, const std::string& where);
+
+} // namespace leaklab::labs
+
+#endif

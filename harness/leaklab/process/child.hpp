@@ -1,0 +1,94 @@
+// Process control: a server started in its own process group, watched, and stopped.
+// leaklab only ever signals the process groups it created itself.
+#ifndef LEAKLAB_PROCESS_CHILD_HPP
+#define LEAKLAB_PROCESS_CHILD_HPP
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace leaklab::process {
+
+struct spawn_options
+{
+    std::vector<std::string> argv;        // the whole command line, runner prefix included
+    std::vector<std::string> env;         // extra "NAME=value" entries
+    std::optional<std::uint64_t> nofile;  // RLIMIT_NOFILE for the child
+    std::filesystem::path log_dir;        // where stdout.log and stderr.log go
+};
+
+struct exit_status
+{
+    bool exited = false;  // false: killed by a signal
+    int code = 0;         // exit code, or the signal number
+    std::string describe() const;
+};
+
+struct ready_info
+{
+    std::uint16_t port = 0;
+    std::optional<std::uint16_t> metrics_port;
+    bool saw_listening_line = false;
+};
+
+class child
+{
+public:
+    // Starts the command; throws std::runtime_error if it cannot be executed.
+    static child spawn(const spawn_options& opt);
+
+    child(child&&) noexcept;
+    child& operator=(child&&) = delete;
+    ~child();  // kills the group if it is still running
+
+    pid_t pid() const { return pid_; }
+
+    // Waits until the server prints "LISTENING <port>", or, when probe_port is set,
+    // until that port accepts connections, whichever comes first. Throws
+    // std::runtime_error if the child exits first or the timeout passes.
+    ready_info wait_ready(std::chrono::milliseconds timeout, std::optional<std::uint16_t> probe_port);
+
+    // Reaps the child if it has exited; nothing if it is still running.
+    std::optional<exit_status> poll();
+
+    // SIGTERM to the group, up to `grace` for it to exit, then SIGKILL; reaps.
+    exit_status stop(std::chrono::milliseconds grace);
+
+    std::string stderr_tail(std::size_t max_lines) const;
+    std::filesystem::path stderr_path() const { return log_dir_ / "stderr.log"; }
+
+private:
+    child() = default;
+    void kill_group(int sig) const;
+
+    pid_t pid_ = -1;
+    std::optional<exit_status> status_;
+    std::filesystem::path log_dir_;
+};
+
+// Installs SIGINT/SIGTERM handlers that kill every live child's group before leaklab exits.
+void install_interrupt_handler();
+
+// A free TCP port on 127.0.0.1, as the kernel hands one out now.
+std::uint16_t free_port();
+
+// True when 127.0.0.1:port accepts a connection within the timeout.
+bool port_accepts(std::uint16_t port, std::chrono::milliseconds timeout);
+
+} // namespace leaklab::process
+
+#endif
+
+namespace leaklab::process {
+
+// Runs a command to completion (its own process group, output to log_file, bounded
+// by timeout); returns its exit code, or -1 when it had to be killed.
+int run_command(const std::vector<std::string>& argv, const std::filesystem::path& log_file,
+                std::chrono::seconds timeout);
+
+} // namespace leaklab::process

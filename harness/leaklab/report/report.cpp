@@ -1,0 +1,280 @@
+#include "leaklab/report/report.hpp"
+#include "leaklab/report/svg.hpp"
+#include "leaklab/verdict/rules.hpp"
+
+#include <boost/json.hpp>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+namespace leaklab::report {
+
+namespace json = boost::json;
+
+std::string format_value(double v, const std::string& unit)
+{
+    std::ostringstream s;
+    if(unit == "bytes")
+    {
+        const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+        double a = std::abs(v);
+        int i = 0;
+        while(a >= 1024 && i < 4)
+        {
+            a /= 1024;
+            v /= 1024;
+            ++i;
+        }
+        s << std::fixed << std::setprecision(i == 0 ? 0 : 1) << v << ' ' << units[i];
+        return s.str();
+    }
+    if(v == std::floor(v) && std::abs(v) < 1e15)
+        s << static_cast<long long>(v);
+    else
+        s << std::setprecision(3) << v;
+    return s.str();
+}
+
+namespace {
+
+std::string format_slope(double v, const std::string& unit)
+{
+    std::ostringstream s;
+    if(unit == "bytes")
+        return format_value(v, unit) + "/op";
+    s << std::setprecision(3) << v << "/op";
+    return s.str();
+}
+
+std::string format_p(double p)
+{
+    std::ostringstream s;
+    if(p < 0.0001)
+        return "<0.0001";
+    s << std::setprecision(2) << p;
+    return s.str();
+}
+
+} // namespace
+
+progress::progress(std::string label, bool quiet)
+    : label_(std::move(label)), tty_(::isatty(STDERR_FILENO) != 0), quiet_(quiet)
+{
+}
+
+progress::~progress() { done(); }
+
+void progress::operator()(const run::plan& p, const run::round_record& r)
+{
+    if(quiet_)
+        return;
+    std::ostringstream line;
+    line << label_ << ": ";
+    if(r.round == 0)
+        line << "baseline taken";
+    else
+    {
+        line << "round " << r.round << "/" << p.rounds << "  " << r.ops << " ops";
+        if(r.seconds > 0)
+            line << "  " << static_cast<long>(double(r.ops) / r.seconds) << " ops/s";
+        if(r.failed)
+            line << "  " << r.failed << " failed";
+    }
+    for(const char* key : {"sessions_live", "asio_ops_pending", "heap_bytes", "rss_bytes"})
+        if(auto it = r.values.find(key); it != r.values.end())
+            line << "  " << key << "=" << format_value(it->second, verdict::unit_of(key));
+    if(tty_)
+    {
+        std::string text = line.str();
+        if(text.size() > 150)
+            text = text.substr(0, 150);
+        std::cerr << "\r\033[K" << text << std::flush;
+        open_line_ = true;
+    }
+    else
+        std::cerr << line.str() << '\n';
+}
+
+void progress::done()
+{
+    if(open_line_)
+        std::cerr << "\r\033[K" << std::flush;
+    open_line_ = false;
+}
+
+void print_result(std::ostream& out, const heading& h, const run::result& r, bool color)
+{
+    auto paint = [&](const std::string& s, const char* code) {
+        return color ? std::string("\033[") + code + "m" + s + "\033[0m" : s;
+    };
+    if(!h.lab.empty())
+        out << "lab " << h.lab << " (" << h.variant << ")" << (h.title.empty() ? "" : ": " + h.title) << '\n';
+    else
+        out << "probe: " << r.command << '\n';
+    std::size_t rounds = r.rounds.empty() ? 0 : r.rounds.size() - 1;
+    out << "workload " << r.workload << ": " << rounds << " rounds, " << r.ops_total << " operations";
+    if(r.failed_total)
+        out << " (" << r.failed_total << " failed)";
+    out << ", " << std::fixed << std::setprecision(1) << r.duration_s << " s\n" << std::defaultfloat;
+
+    if(!r.metrics.empty())
+    {
+        out << '\n'
+            << std::left << std::setw(20) << "metric" << std::right << std::setw(12) << "baseline" << std::setw(12)
+            << "final" << std::setw(14) << "slope" << std::setw(10) << "p" << std::setw(14) << "threshold"
+            << "  \n";
+        for(auto& m : r.metrics)
+        {
+            std::ostringstream row;
+            row << std::left << std::setw(20) << m.name << std::right << std::setw(12)
+                << format_value(m.baseline, m.unit) << std::setw(12) << format_value(m.final_value, m.unit)
+                << std::setw(14) << format_slope(m.slope_per_op, m.unit) << std::setw(10) << format_p(m.p_value)
+                << std::setw(14) << format_slope(m.threshold, m.unit) << "  ";
+            out << row.str() << (m.flagged ? paint("GROWS", "1;31") + "  " + m.reason : m.reason) << '\n';
+        }
+    }
+
+    for(auto& w : r.warnings)
+        out << "warning: " << w << '\n';
+    out << '\n';
+    if(r.verdict == "leak")
+    {
+        std::string names;
+        for(auto& n : r.flagged())
+            names += (names.empty() ? "" : ", ") + n;
+        out << "verdict: " << paint("LEAK", "1;31") << " (" << names << " keep growing with every operation)\n";
+    }
+    else if(r.verdict == "clean")
+        out << "verdict: " << paint("CLEAN", "1;32") << " (every metric returned to a plateau)\n";
+    else
+    {
+        out << "verdict: " << paint("ERROR", "1;33") << ": " << r.error << '\n';
+        if(!r.stderr_tail.empty())
+        {
+            out << "last lines the server wrote on stderr:\n";
+            std::istringstream in(r.stderr_tail);
+            for(std::string line; std::getline(in, line);)
+                out << "  | " << line << '\n';
+        }
+    }
+}
+
+json::object to_json(const heading& h, const run::result& r)
+{
+    json::object o;
+    o["lab"] = h.lab.empty() ? json::value(nullptr) : json::value(h.lab);
+    o["variant"] = h.variant.empty() ? json::value(nullptr) : json::value(h.variant);
+    o["workload"] = r.workload;
+    o["verdict"] = r.verdict;
+    json::array metrics;
+    for(auto& m : r.metrics)
+    {
+        json::object jm;
+        jm["name"] = m.name;
+        jm["unit"] = m.unit;
+        jm["baseline"] = m.baseline;
+        jm["final"] = m.final_value;
+        jm["slope_per_op"] = m.slope_per_op;
+        jm["late_slope_per_op"] = m.late_slope_per_op;
+        jm["p_value"] = m.p_value;
+        jm["threshold_per_op"] = m.threshold;
+        jm["flagged"] = m.flagged;
+        jm["reason"] = m.reason;
+        metrics.push_back(std::move(jm));
+    }
+    o["metrics"] = std::move(metrics);
+    json::array flagged;
+    for(auto& n : r.flagged())
+        flagged.push_back(json::value(n));
+    o["flagged"] = std::move(flagged);
+    json::array rounds;
+    for(auto& rr : r.rounds)
+    {
+        json::object jr;
+        jr["round"] = rr.round;
+        jr["ops"] = rr.ops;
+        jr["failed"] = rr.failed;
+        jr["cumulative_ops"] = rr.cumulative_ops;
+        jr["seconds"] = rr.seconds;
+        jr["settled"] = rr.settled;
+        jr["settle_ms"] = rr.settle_ms;
+        jr["timed_out"] = rr.timed_out;
+        if(!rr.first_error.empty())
+            jr["first_error"] = rr.first_error;
+        json::object values;
+        for(auto& [k, v] : rr.values)
+            values[k] = v;
+        jr["values"] = std::move(values);
+        rounds.push_back(std::move(jr));
+    }
+    o["rounds"] = std::move(rounds);
+    o["ops_total"] = r.ops_total;
+    o["failed_total"] = r.failed_total;
+    o["duration_s"] = r.duration_s;
+    if(r.verdict == "error")
+        o["error"] = r.error;
+    json::array warnings;
+    for(auto& w : r.warnings)
+        warnings.push_back(json::value(w));
+    o["warnings"] = std::move(warnings);
+    o["command"] = r.command;
+    o["server_exit"] = r.server_exit;
+    if(!r.stderr_tail.empty())
+        o["stderr_tail"] = r.stderr_tail;
+    return o;
+}
+
+void write_json(const std::filesystem::path& file, const json::value& v)
+{
+    if(file.has_parent_path())
+        std::filesystem::create_directories(file.parent_path());
+    std::ofstream out(file);
+    out << json::serialize(v) << '\n';
+    if(!out)
+        throw std::runtime_error("cannot write " + file.string());
+}
+
+std::vector<std::filesystem::path> write_compare_charts(const std::filesystem::path& dir, const heading& h,
+                                                        const run::result& leaky, const run::result& fixed)
+{
+    std::filesystem::create_directories(dir);
+    std::vector<std::filesystem::path> files;
+    std::set<std::string> names;
+    for(auto& m : leaky.metrics)
+        names.insert(m.name);
+    for(auto& m : fixed.metrics)
+        names.insert(m.name);
+    auto series = [](const run::result& r, const std::string& name, const std::string& label, const std::string& color) {
+        svg_series s{label, color, {}, {}};
+        for(auto& rr : r.rounds)
+            if(auto it = rr.values.find(name); it != rr.values.end())
+            {
+                s.x.push_back(double(rr.cumulative_ops));
+                s.y.push_back(it->second);
+            }
+        return s;
+    };
+    for(auto& name : names)
+    {
+        svg_chart c;
+        c.title = "lab " + h.lab + ": " + name;
+        c.x_label = "operations";
+        c.y_label = name;
+        c.unit = verdict::unit_of(name);
+        c.series.push_back(series(leaky, name, "leaky", "#d62728"));
+        c.series.push_back(series(fixed, name, "fixed", "#2ca02c"));
+        auto file = dir / (name + ".svg");
+        std::ofstream(file) << render_svg(c);
+        files.push_back(file);
+    }
+    return files;
+}
+
+} // namespace leaklab::report

@@ -1,0 +1,357 @@
+#include "leaklab/report/svg.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iterator>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+namespace leaklab::report
+{
+
+namespace
+{
+
+constexpr double width = 720, height = 360;
+constexpr double plot_left = 76, plot_top = 46, plot_right = 540, plot_bottom = 306;
+constexpr double legend_x = 556;
+constexpr std::size_t legend_max_chars = 20;
+constexpr const char* palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
+
+// A finite data point.
+struct point
+{
+    double x, y;
+};
+
+// The extent of the data on one axis.
+struct extent
+{
+    double lo = std::numeric_limits<double>::infinity();
+    double hi = -std::numeric_limits<double>::infinity();
+    bool empty() const { return lo > hi; }
+    void add(double v) { lo = std::min(lo, v), hi = std::max(hi, v); }
+};
+
+// An axis: its bounds in data units and its labelled ticks.
+struct axis
+{
+    double lo, hi;
+    std::vector<double> ticks;
+    std::vector<std::string> labels;
+};
+
+// A display unit for tick labels: divide by `scale`, then append `suffix`.
+struct display_unit
+{
+    double scale;
+    std::string suffix;
+};
+
+// Text safe to place in XML content or a quoted attribute.
+std::string escape_xml(const std::string& s)
+{
+    std::string out;
+    out.reserve(s.size());
+    for(char c : s)
+    {
+        switch(c)
+        {
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        case '\'':
+            out += "&apos;";
+            break;
+        default:
+            out += c;
+        }
+    }
+    return out;
+}
+
+// A label cut to at most `max` bytes on a UTF-8 boundary, with an ellipsis if cut.
+std::string shorten(const std::string& s, std::size_t max)
+{
+    if(s.size() <= max)
+        return s;
+    std::size_t cut = max;
+    while(cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80)
+        --cut;
+    return s.substr(0, cut) + "\xE2\x80\xA6";
+}
+
+// A coordinate with one decimal.
+std::string coord(double v)
+{
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+    return buf;
+}
+
+// The finite points of a series; throws if x and y differ in length.
+std::vector<point> finite_points(const svg_series& s)
+{
+    if(s.x.size() != s.y.size())
+        throw std::invalid_argument("render_svg: series '" + s.label + "' has x and y of different sizes");
+    std::vector<point> pts;
+    for(std::size_t i = 0; i < s.x.size(); ++i)
+        if(std::isfinite(s.x[i]) && std::isfinite(s.y[i]))
+            pts.push_back({s.x[i], s.y[i]});
+    return pts;
+}
+
+// The unit to label ticks in, chosen from the largest magnitude on the axis.
+display_unit pick_unit(double lo, double hi, bool bytes)
+{
+    const double mag = std::max(std::fabs(lo), std::fabs(hi));
+    if(bytes)
+    {
+        if(mag >= 1024.0 * 1024 * 1024)
+            return {1024.0 * 1024 * 1024, " GiB"};
+        if(mag >= 1024.0 * 1024)
+            return {1024.0 * 1024, " MiB"};
+        if(mag >= 1024.0)
+            return {1024.0, " KiB"};
+        return {1, " B"};
+    }
+    if(mag >= 1e9)
+        return {1e9, "G"};
+    if(mag >= 1e6)
+        return {1e6, "M"};
+    if(mag >= 1e3)
+        return {1e3, "k"};
+    return {1, ""};
+}
+
+// Number of ticks a step gives when the axis is widened to multiples of it.
+double tick_count(double lo, double hi, double step)
+{
+    return std::ceil(hi / step - 1e-9) - std::floor(lo / step + 1e-9) + 1;
+}
+
+// The 1/2/5 x 10^k step whose tick count is closest to 5 (4–6 when possible).
+double nice_step(double lo, double hi)
+{
+    const int top = static_cast<int>(std::floor(std::log10(hi - lo)));
+    double best = 0, best_score = std::numeric_limits<double>::infinity();
+    for(int e = top - 2; e <= top + 1; ++e)
+    {
+        for(double m : {1.0, 2.0, 5.0})
+        {
+            const double step = m * std::pow(10.0, e);
+            const double score = std::fabs(tick_count(lo, hi, step) - 5);
+            if(score < best_score)
+                best = step, best_score = score;
+        }
+    }
+    return best;
+}
+
+// Decimals needed to tell ticks `step` apart, e.g. 0.5 -> 1, 0.05 -> 2, 20 -> 0.
+int decimals_for(double step)
+{
+    const double d = std::ceil(-std::log10(step) - 1e-9);
+    return static_cast<int>(std::clamp(d, 0.0, 9.0));
+}
+
+// A tick label: the scaled value without trailing zeros, plus its suffix; zero is just "0".
+std::string tick_label(double scaled, int decimals, const std::string& suffix)
+{
+    if(scaled == 0)
+        return "0";
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, scaled);
+    std::string text = buf;
+    if(text.find('.') != std::string::npos)
+    {
+        text.erase(text.find_last_not_of('0') + 1);
+        if(text.back() == '.')
+            text.pop_back();
+    }
+    return text + suffix;
+}
+
+// An axis over [lo, hi] with nice ticks in the chosen display unit.
+axis make_axis(double lo, double hi, bool bytes)
+{
+    // Widen an empty span so nothing divides by zero.
+    if(!(hi > lo))
+    {
+        const double pad = lo == 0 ? 1 : std::fabs(lo) * 0.5;
+        if(lo != 0)
+            lo -= pad;
+        hi += pad;
+    }
+    // Choose ticks in display units so that 7300 bytes gets 0, 2, 4, 6, 8 KiB.
+    const display_unit u = pick_unit(lo, hi, bytes);
+    const double slo = lo / u.scale, shi = hi / u.scale;
+    const double step = nice_step(slo, shi);
+    const double first = std::floor(slo / step + 1e-9);
+    const int count = static_cast<int>(std::clamp(tick_count(slo, shi, step), 2.0, 100.0));
+    const int decimals = decimals_for(step);
+    // Ticks at whole multiples of the step; the axis spans exactly the first to the last.
+    axis a{first * step * u.scale, (first + count - 1) * step * u.scale, {}, {}};
+    for(int k = 0; k < count; ++k)
+    {
+        const double multiple = first + k;
+        a.ticks.push_back(multiple * step * u.scale);
+        a.labels.push_back(tick_label(multiple == 0 ? 0.0 : multiple * step, decimals, u.suffix));
+    }
+    return a;
+}
+
+// Maps data coordinates to pixel coordinates inside the plot area.
+struct mapper
+{
+    axis xa, ya;
+    double px(double x) const { return plot_left + (x - xa.lo) / (xa.hi - xa.lo) * (plot_right - plot_left); }
+    double py(double y) const { return plot_bottom - (y - ya.lo) / (ya.hi - ya.lo) * (plot_bottom - plot_top); }
+};
+
+// The y label with a non-byte unit appended, e.g. "connections (count)".
+std::string y_label_text(const svg_chart& c)
+{
+    if(c.unit.empty() || c.unit == "bytes")
+        return c.y_label;
+    return c.y_label.empty() ? c.unit : c.y_label + " (" + c.unit + ")";
+}
+
+// A series colour: its own, or one from the palette by position.
+std::string series_color(const svg_series& s, std::size_t index)
+{
+    if(!s.color.empty())
+        return s.color;
+    return palette[index % std::size(palette)];
+}
+
+// Document header, white background and title.
+void write_header(std::ostringstream& out, const svg_chart& c)
+{
+    out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+        << "\" viewBox=\"0 0 " << width << ' ' << height
+        << "\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"11\">\n";
+    out << "<title>" << escape_xml(c.title) << "</title>\n";
+    out << "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
+    out << "<text x=\"" << coord((plot_left + plot_right) / 2) << "\" y=\"26\" text-anchor=\"middle\""
+        << " font-size=\"15\" font-weight=\"bold\" fill=\"#222222\">" << escape_xml(c.title) << "</text>\n";
+}
+
+// Gridlines and tick labels for both axes.
+void write_grid(std::ostringstream& out, const mapper& m)
+{
+    out << "<g stroke=\"#e3e3e3\" stroke-width=\"1\">\n";
+    for(double t : m.ya.ticks)
+        out << "<line x1=\"" << coord(plot_left) << "\" y1=\"" << coord(m.py(t)) << "\" x2=\"" << coord(plot_right)
+            << "\" y2=\"" << coord(m.py(t)) << "\"/>\n";
+    for(double t : m.xa.ticks)
+        out << "<line x1=\"" << coord(m.px(t)) << "\" y1=\"" << coord(plot_top) << "\" x2=\"" << coord(m.px(t))
+            << "\" y2=\"" << coord(plot_bottom) << "\"/>\n";
+    out << "</g>\n<g fill=\"#555555\">\n";
+    for(std::size_t i = 0; i < m.ya.ticks.size(); ++i)
+        out << "<text x=\"" << coord(plot_left - 6) << "\" y=\"" << coord(m.py(m.ya.ticks[i]) + 4)
+            << "\" text-anchor=\"end\">" << escape_xml(m.ya.labels[i]) << "</text>\n";
+    for(std::size_t i = 0; i < m.xa.ticks.size(); ++i)
+        out << "<text x=\"" << coord(m.px(m.xa.ticks[i])) << "\" y=\"" << coord(plot_bottom + 16)
+            << "\" text-anchor=\"middle\">" << escape_xml(m.xa.labels[i]) << "</text>\n";
+    out << "</g>\n";
+}
+
+// Axis lines (and a zero line when the y axis spans negative values) plus axis labels.
+void write_axes(std::ostringstream& out, const mapper& m, const svg_chart& c)
+{
+    out << "<g stroke=\"#888888\" stroke-width=\"1\">\n";
+    out << "<line x1=\"" << coord(plot_left) << "\" y1=\"" << coord(plot_bottom) << "\" x2=\"" << coord(plot_right)
+        << "\" y2=\"" << coord(plot_bottom) << "\"/>\n";
+    out << "<line x1=\"" << coord(plot_left) << "\" y1=\"" << coord(plot_top) << "\" x2=\"" << coord(plot_left)
+        << "\" y2=\"" << coord(plot_bottom) << "\"/>\n";
+    if(m.ya.lo < 0 && m.ya.hi > 0)
+        out << "<line x1=\"" << coord(plot_left) << "\" y1=\"" << coord(m.py(0)) << "\" x2=\"" << coord(plot_right)
+            << "\" y2=\"" << coord(m.py(0)) << "\"/>\n";
+    out << "</g>\n";
+    out << "<text x=\"" << coord((plot_left + plot_right) / 2) << "\" y=\"" << coord(height - 12)
+        << "\" text-anchor=\"middle\" font-size=\"12\" fill=\"#333333\">" << escape_xml(c.x_label) << "</text>\n";
+    const double mid_y = (plot_top + plot_bottom) / 2;
+    out << "<text x=\"16\" y=\"" << coord(mid_y) << "\" text-anchor=\"middle\" font-size=\"12\""
+        << " fill=\"#333333\" transform=\"rotate(-90 16 " << coord(mid_y) << ")\">" << escape_xml(y_label_text(c))
+        << "</text>\n";
+}
+
+// One series: a polyline through its points and a small circle on each.
+void write_series(std::ostringstream& out, const mapper& m, const std::vector<point>& pts, const std::string& color)
+{
+    if(pts.empty())
+        return;
+    const std::string col = escape_xml(color);
+    out << "<polyline fill=\"none\" stroke=\"" << col << "\" stroke-width=\"2\" stroke-linejoin=\"round\" points=\"";
+    for(std::size_t i = 0; i < pts.size(); ++i)
+        out << (i ? " " : "") << coord(m.px(pts[i].x)) << ',' << coord(m.py(pts[i].y));
+    out << "\"/>\n<g fill=\"" << col << "\">\n";
+    for(const point& p : pts)
+        out << "<circle cx=\"" << coord(m.px(p.x)) << "\" cy=\"" << coord(m.py(p.y)) << "\" r=\"2.5\"/>\n";
+    out << "</g>\n";
+}
+
+// One legend entry: a coloured swatch and the (possibly shortened) label.
+void write_legend_entry(std::ostringstream& out, std::size_t index, const svg_series& s, const std::string& color,
+                        bool has_data)
+{
+    const double y = plot_top + 8 + 20 * static_cast<double>(index);
+    const std::string col = escape_xml(color);
+    out << "<g>\n<title>" << escape_xml(s.label) << "</title>\n";
+    out << "<line x1=\"" << coord(legend_x) << "\" y1=\"" << coord(y) << "\" x2=\"" << coord(legend_x + 18)
+        << "\" y2=\"" << coord(y) << "\" stroke=\"" << col << "\" stroke-width=\"2\"/>\n";
+    out << "<circle cx=\"" << coord(legend_x + 9) << "\" cy=\"" << coord(y) << "\" r=\"2.5\" fill=\"" << col
+        << "\"/>\n";
+    const std::string text = shorten(s.label, legend_max_chars) + (has_data ? "" : " (no data)");
+    out << "<text x=\"" << coord(legend_x + 24) << "\" y=\"" << coord(y + 4) << "\" fill=\"#333333\">"
+        << escape_xml(text) << "</text>\n</g>\n";
+}
+
+} // namespace
+
+std::string render_svg(const svg_chart& chart)
+{
+    // Gather the finite points of every series and their extent.
+    std::vector<std::vector<point>> points;
+    extent xs, ys;
+    for(const svg_series& s : chart.series)
+    {
+        points.push_back(finite_points(s));
+        for(const point& p : points.back())
+            xs.add(p.x), ys.add(p.y);
+    }
+    // Axes: x over the data, y from 0 (or below, for negative data); defaults when empty.
+    const bool no_data = xs.empty();
+    const axis xa = no_data ? make_axis(0, 1, false) : make_axis(xs.lo, xs.hi, false);
+    const axis ya = no_data ? make_axis(0, 1, chart.unit == "bytes")
+                            : make_axis(std::min(0.0, ys.lo), std::max(0.0, ys.hi), chart.unit == "bytes");
+    const mapper m{xa, ya};
+    // Draw back to front: frame, grid, axes, data, legend.
+    std::ostringstream out;
+    write_header(out, chart);
+    write_grid(out, m);
+    write_axes(out, m, chart);
+    for(std::size_t i = 0; i < chart.series.size(); ++i)
+        write_series(out, m, points[i], series_color(chart.series[i], i));
+    for(std::size_t i = 0; i < chart.series.size(); ++i)
+        write_legend_entry(out, i, chart.series[i], series_color(chart.series[i], i), !points[i].empty());
+    if(no_data)
+        out << "<text x=\"" << coord((plot_left + plot_right) / 2) << "\" y=\"" << coord((plot_top + plot_bottom) / 2)
+            << "\" text-anchor=\"middle\" font-size=\"13\" fill=\"#999999\">no data</text>\n";
+    out << "</svg>\n";
+    return out.str();
+}
+
+} // namespace leaklab::report

@@ -1,0 +1,42 @@
+// A plan: what one run does to a server (rounds of workload steps, settle policy,
+// thresholds). Lab manifests and `leaklab probe` flags both produce one.
+#ifndef LEAKLAB_RUN_PLAN_HPP
+#define LEAKLAB_RUN_PLAN_HPP
+
+#include "leaklab/verdict/judge.hpp"
+#include "leaklab/workload/workload.hpp"
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace leaklab::run {
+
+// Overrides of a metric's default rule (verdict/rules.hpp); unset fields keep the default.
+struct rule_override
+{
+    std::optional<double> per_op;
+    std::optional<double> min_excess;
+    std::optional<double> alpha;
+    std::optional<std::size_t> block;
+};
+
+struct plan
+{
+    std::size_t rounds = 12;
+    std::size_t warmup_rounds = 1;       // rounds left out of the trend (caches, allocator arenas)
+    double round_timeout_s = 30;         // the bound on one round's workload
+    std::vector<workload::step_spec> steps;
+    std::chrono::milliseconds settle_min{0};
+    std::chrono::milliseconds settle_max{3000};
+    std::chrono::milliseconds settle_quiet{50};
+    double max_failure_rate = 0.01;      // more failed operations than this in the first round: error
+    std::map<std::string, rule_override> thresholds;
+    std::vector<std::string> ignore_metrics;  // exported but not judged
+};
+
+} // namespace leaklab::run
+
+#endif

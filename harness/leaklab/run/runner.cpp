@@ -1,0 +1,242 @@
+#include "leaklab/run/runner.hpp"
+
+#include "leaklab/process/child.hpp"
+#include "leaklab/verdict/rules.hpp"
+#include "leaklab/workload/workload.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <sstream>
+
+namespace leaklab::run {
+
+using namespace std::chrono;
+
+std::vector<std::string> result::flagged() const
+{
+    std::vector<std::string> out;
+    for(auto& m : metrics)
+        if(m.flagged)
+            out.push_back(m.name);
+    return out;
+}
+
+std::string describe_workload(const plan& p)
+{
+    std::string out;
+    for(auto& s : p.steps)
+        out += (out.empty() ? "" : "+") + s.kind;
+    return out;
+}
+
+namespace {
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to)
+{
+    for(std::size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
+        s.replace(pos, from.size(), to);
+    return s;
+}
+
+std::string join(const std::vector<std::string>& argv)
+{
+    std::string out;
+    for(auto& a : argv)
+        out += (out.empty() ? "" : " ") + (a.find(' ') == std::string::npos ? a : "'" + a + "'");
+    return out;
+}
+
+// Judge every metric that was sampled at the baseline and after every round.
+std::vector<metric_result> judge_all(const plan& p, const std::vector<round_record>& rounds)
+{
+    std::vector<metric_result> out;
+    std::vector<double> x;
+    for(auto& r : rounds)
+        x.push_back(static_cast<double>(r.cumulative_ops));
+    for(auto& [name, first] : rounds.front().values)
+    {
+        if(verdict::never_judged(name) ||
+           std::find(p.ignore_metrics.begin(), p.ignore_metrics.end(), name) != p.ignore_metrics.end())
+            continue;
+        std::vector<double> y;
+        for(auto& r : rounds)
+        {
+            auto it = r.values.find(name);
+            if(it == r.values.end())
+                break;
+            y.push_back(it->second);
+        }
+        if(y.size() != rounds.size())
+            continue;
+
+        auto rule = verdict::default_rule(name);
+        if(auto o = p.thresholds.find(name); o != p.thresholds.end())
+        {
+            if(o->second.per_op)
+                rule.per_op_threshold = *o->second.per_op;
+            if(o->second.min_excess)
+                rule.min_excess = *o->second.min_excess;
+            if(o->second.alpha)
+                rule.alpha = *o->second.alpha;
+            if(o->second.block)
+                rule.block = *o->second.block;
+        }
+        // Index 0 is the baseline; the warm-up rounds after it are left out of the trend.
+        auto j = verdict::judge(x, y, rule, 1 + p.warmup_rounds);
+        metric_result m;
+        m.name = name;
+        m.unit = verdict::unit_of(name);
+        m.baseline = j.baseline;
+        m.final_value = j.final_value;
+        m.slope_per_op = j.slope_per_op;
+        m.late_slope_per_op = j.late_slope_per_op;
+        m.p_value = j.p_value;
+        m.threshold = rule.per_op_threshold;
+        m.flagged = j.flagged;
+        m.reason = j.reason;
+        out.push_back(m);
+    }
+    return out;
+}
+
+} // namespace
+
+result execute(const target& t, const plan& p, const progress_fn& progress)
+{
+    auto started = steady_clock::now();
+    result r;
+    r.workload = describe_workload(p);
+
+    // The command line: a free port for "{port}", labkit's own flags for a lab server.
+    auto argv = t.argv;
+    std::optional<std::uint16_t> chosen_port;
+    if(std::any_of(argv.begin(), argv.end(), [](auto& a) { return a.find("{port}") != std::string::npos; }))
+    {
+        chosen_port = process::free_port();
+        for(auto& a : argv)
+            a = replace_all(a, "{port}", std::to_string(*chosen_port));
+    }
+    if(t.labkit)
+        argv.insert(argv.end(), {"--port", "0", "--metrics-port", "0"});
+    r.command = join(argv);
+
+    std::optional<process::child> server;
+    std::size_t current_round = 0;
+    try
+    {
+        process::spawn_options so;
+        so.argv = argv;
+        so.env = t.env;
+        so.nofile = t.nofile;
+        so.log_dir = t.log_dir;
+        server.emplace(process::child::spawn(so));
+        auto ready = server->wait_ready(t.start_timeout, chosen_port);
+        auto metrics_port = ready.metrics_port ? ready.metrics_port : t.metrics_port;
+        sample::sampler sampler(server->pid(), metrics_port, t.metrics_path);
+        workload::engine engine;
+
+        sample::sampler::settle_policy policy;
+        policy.min_wait = p.settle_min;
+        policy.max_wait = p.settle_max;
+        policy.quiet = p.settle_quiet;
+
+        // Baseline: the server at rest before any load.
+        {
+            round_record base;
+            auto s = sampler.settle(policy);
+            base.values = s.value;
+            base.values["failed_ops"] = 0;
+            base.settled = s.stable;
+            base.settle_ms = double(s.waited.count());
+            r.rounds.push_back(base);
+            if(progress)
+                progress(p, base);
+        }
+
+        for(std::size_t round = 1; round <= p.rounds; ++round)
+        {
+            current_round = round;
+            round_record rec;
+            rec.round = round;
+            auto round_deadline = steady_clock::now() + duration_cast<steady_clock::duration>(duration<double>(p.round_timeout_s));
+            double settle_min = double(p.settle_min.count());
+            for(auto& step : p.steps)
+            {
+                auto left = duration_cast<milliseconds>(round_deadline - steady_clock::now());
+                if(left.count() <= 0)
+                {
+                    rec.timed_out = true;
+                    break;
+                }
+                auto sr = engine.run(step, ready.port, left);
+                rec.ops += sr.ops;
+                rec.failed += sr.failed;
+                rec.seconds += sr.seconds;
+                rec.timed_out = rec.timed_out || sr.timed_out;
+                if(rec.first_error.empty() && !sr.first_error.empty())
+                    rec.first_error = step.kind + ": " + sr.first_error;
+                settle_min = std::max(settle_min, step.settle_min_ms);
+            }
+            if(auto st = server->poll())
+                throw std::runtime_error("the server " + st->describe() + " during round " + std::to_string(round));
+
+            // A server that cannot serve the workload at all is an error, not a verdict.
+            if(round == 1 && (rec.ops == 0 || double(rec.failed) > p.max_failure_rate * double(rec.ops)))
+                throw std::runtime_error("the server did not serve the workload: " + std::to_string(rec.failed) +
+                                         " of " + std::to_string(rec.ops) + " operations failed in round 1" +
+                                         (rec.first_error.empty() ? "" : " (first: " + rec.first_error + ")"));
+
+            policy.min_wait = milliseconds(static_cast<long>(settle_min));
+            auto s = sampler.settle(policy);
+            rec.values = s.value;
+            rec.settled = s.stable;
+            rec.settle_ms = double(s.waited.count());
+            r.ops_total += rec.ops;
+            r.failed_total += rec.failed;
+            rec.cumulative_ops = r.ops_total;
+            rec.values["failed_ops"] = double(r.failed_total);
+            if(rec.failed > 0)
+                r.warnings.push_back("round " + std::to_string(round) + ": " + std::to_string(rec.failed) + " of " +
+                                     std::to_string(rec.ops) + " operations failed (first: " + rec.first_error + ")");
+            if(rec.timed_out)
+                r.warnings.push_back("round " + std::to_string(round) + " hit its time bound of " +
+                                     std::to_string(p.round_timeout_s) + " s");
+            r.rounds.push_back(rec);
+            if(progress)
+                progress(p, rec);
+        }
+
+        r.metrics = judge_all(p, r.rounds);
+        r.verdict = r.flagged().empty() ? "clean" : "leak";
+        std::size_t unsettled = std::count_if(r.rounds.begin(), r.rounds.end(), [](auto& x) { return !x.settled; });
+        if(unsettled > 0)
+            r.warnings.push_back(std::to_string(unsettled) + " of " + std::to_string(r.rounds.size()) +
+                                 " samples were taken before the counts stopped moving (settle cap " +
+                                 std::to_string(p.settle_max.count()) + " ms)");
+    }
+    catch(const std::exception& e)
+    {
+        r.verdict = "error";
+        r.error = e.what();
+        // A sampler that found the process gone means the server died: say how.
+        if(server)
+            if(auto st = server->poll(); st && r.error.find(st->describe()) == std::string::npos)
+                r.error = "the server " + st->describe() +
+                          (current_round ? " during round " + std::to_string(current_round) : std::string()) +
+                          " (" + r.error + ")";
+    }
+
+    if(server)
+    {
+        auto st = server->stop(3000ms);
+        r.server_exit = st.describe();
+        if(r.verdict != "error" && !(st.exited && st.code == 0))
+            r.warnings.push_back("the server did not stop cleanly on SIGTERM within 3 s: " + st.describe());
+        r.stderr_tail = server->stderr_tail(20);
+    }
+    r.duration_s = duration<double>(steady_clock::now() - started).count();
+    return r;
+}
+
+} // namespace leaklab::run

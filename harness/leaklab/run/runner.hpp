@@ -1,0 +1,85 @@
+// One run: start a server, drive rounds of workload, sample after each settle,
+// judge every metric, stop the server. Knows nothing about labs: a target and a plan.
+#ifndef LEAKLAB_RUN_RUNNER_HPP
+#define LEAKLAB_RUN_RUNNER_HPP
+
+#include "leaklab/run/plan.hpp"
+#include "leaklab/sample/sampler.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace leaklab::run {
+
+struct target
+{
+    std::vector<std::string> argv;         // "{port}" is replaced by the port chosen for the server
+    bool labkit = false;                   // a labkit server: pass --port 0 --metrics-port 0, read METRICS
+    std::optional<std::uint16_t> metrics_port;  // a black-box server's metrics endpoint, if any
+    std::string metrics_path = "/metrics";
+    std::vector<std::string> env;
+    std::optional<std::uint64_t> nofile;
+    std::chrono::milliseconds start_timeout{10000};
+    std::filesystem::path log_dir;
+};
+
+struct round_record
+{
+    std::size_t round = 0;      // 0 = baseline, before any load
+    std::size_t ops = 0;        // operations in this round
+    std::size_t failed = 0;
+    std::size_t cumulative_ops = 0;
+    double seconds = 0;         // time spent in workload
+    bool timed_out = false;
+    bool settled = true;
+    double settle_ms = 0;
+    std::string first_error;
+    sample::sample values;
+};
+
+struct metric_result
+{
+    std::string name;
+    std::string unit;           // "bytes" or ""
+    double baseline = 0;
+    double final_value = 0;
+    double slope_per_op = 0;
+    double late_slope_per_op = 0;
+    double p_value = 1;
+    double threshold = 0;
+    bool flagged = false;
+    std::string reason;
+};
+
+struct result
+{
+    std::string verdict = "error";  // "leak" | "clean" | "error"
+    std::string error;              // why, when the verdict is error
+    std::vector<std::string> warnings;
+    std::vector<round_record> rounds;
+    std::vector<metric_result> metrics;
+    std::string workload;           // e.g. "ws-churn+ws-abort"
+    std::size_t ops_total = 0;
+    std::size_t failed_total = 0;
+    double duration_s = 0;
+    std::string server_exit;        // how the server ended
+    std::string stderr_tail;
+    std::string command;            // what was run
+    std::vector<std::string> flagged() const;
+};
+
+// Called after each round (and the baseline) so a terminal can show progress.
+using progress_fn = std::function<void(const plan&, const round_record&)>;
+
+result execute(const target& t, const plan& p, const progress_fn& progress = {});
+
+// "ws-churn+ws-abort"
+std::string describe_workload(const plan& p);
+
+} // namespace leaklab::run
+
+#endif

@@ -1,0 +1,194 @@
+#include "leaklab/sample/sampler.hpp"
+
+#include <labkit/net.hpp>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace leaklab::sample {
+
+using namespace std::chrono;
+
+sample read_proc(pid_t pid)
+{
+    auto dir = std::filesystem::path("/proc") / std::to_string(pid);
+    std::ifstream status(dir / "status");
+    if(!status)
+        throw std::runtime_error("process " + std::to_string(pid) + " is gone");
+    sample s;
+    std::string key;
+    while(status >> key)
+    {
+        if(key == "VmRSS:" || key == "VmHWM:")
+        {
+            double kib = 0;
+            status >> kib;
+            s[key == "VmRSS:" ? "rss_bytes" : "hwm_bytes"] = kib * 1024;
+        }
+        else if(key == "Threads:")
+        {
+            double n = 0;
+            status >> n;
+            s["threads"] = n;
+        }
+        status.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+    }
+    std::error_code ec;
+    double fds = 0;
+    for(auto it = std::filesystem::directory_iterator(dir / "fd", ec); !ec && it != std::filesystem::directory_iterator();
+        it.increment(ec))
+        ++fds;
+    if(!ec)
+        s["fds"] = fds;
+    return s;
+}
+
+std::string http_get(std::uint16_t port, const std::string& path, milliseconds timeout)
+{
+    net::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    http::request<http::empty_body> req{http::verb::get, path, 11};
+    req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+    req.set(http::field::user_agent, "leaklab");
+    http::response<http::string_body> res;
+    beast::flat_buffer buffer;
+    beast::error_code result;
+
+    // Connect, write, read, each bounded by the same deadline.
+    stream.expires_after(timeout);
+    stream.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), [&](beast::error_code ec) {
+        if(ec)
+        {
+            result = ec;
+            return;
+        }
+        http::async_write(stream, req, [&](beast::error_code ec, std::size_t) {
+            if(ec)
+            {
+                result = ec;
+                return;
+            }
+            http::async_read(stream, buffer, res, [&](beast::error_code ec, std::size_t) { result = ec; });
+        });
+    });
+    ioc.run();
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+
+    std::string where = "http://127.0.0.1:" + std::to_string(port) + path;
+    if(result)
+        throw std::runtime_error("GET " + where + ": " + result.message());
+    if(res.result() != http::status::ok)
+        throw std::runtime_error("GET " + where + ": HTTP " + std::to_string(res.result_int()));
+    return res.body();
+}
+
+sample parse_prometheus(const std::string& text)
+{
+    sample s;
+    std::istringstream in(text);
+    std::string line;
+    while(std::getline(in, line))
+    {
+        if(line.empty() || line[0] == '#')
+            continue;
+        // The name runs to the first space outside {labels}.
+        std::size_t end = 0;
+        int depth = 0;
+        for(; end < line.size(); ++end)
+        {
+            if(line[end] == '{')
+                ++depth;
+            else if(line[end] == '}')
+                --depth;
+            else if(line[end] == ' ' && depth == 0)
+                break;
+        }
+        if(end >= line.size())
+            continue;
+        std::istringstream value(line.substr(end + 1));
+        double v = 0;
+        if(value >> v && std::isfinite(v))
+            s[line.substr(0, end)] = v;
+    }
+    return s;
+}
+
+bool is_task_count(const std::string& name)
+{
+    return name != "rss_bytes" && name != "hwm_bytes" && name != "heap_bytes" &&
+           name.find("bytes") == std::string::npos;
+}
+
+sampler::sampler(pid_t pid, std::optional<std::uint16_t> metrics_port, std::string metrics_path)
+    : pid_(pid), metrics_port_(metrics_port), metrics_path_(std::move(metrics_path))
+{
+}
+
+sample sampler::take()
+{
+    sample s = read_proc(pid_);
+    if(metrics_port_)
+        for(auto& [k, v] : parse_prometheus(http_get(*metrics_port_, metrics_path_, 2000ms)))
+            s[k] = v;
+    return s;
+}
+
+sampler::settled sampler::settle(const settle_policy& policy)
+{
+    auto start = steady_clock::now();
+    if(policy.min_wait.count() > 0)
+        std::this_thread::sleep_for(policy.min_wait);
+
+    // Counts have stopped moving when no task count changed by more than a hair
+    // (jitter of in-flight operations on a busy server) between two polls.
+    auto same = [](const sample& a, const sample& b) {
+        for(auto& [k, v] : a)
+        {
+            if(!is_task_count(k))
+                continue;
+            auto it = b.find(k);
+            if(it == b.end())
+                return false;
+            double tolerance = std::max(0.0, std::floor(std::abs(v) * 0.001));
+            if(std::abs(it->second - v) > tolerance)
+                return false;
+        }
+        return true;
+    };
+
+    settled out;
+    sample prev = take();
+    auto last_change = steady_clock::now();
+    auto sleep = 1ms;
+    for(;;)
+    {
+        std::this_thread::sleep_for(sleep);
+        sample cur = take();
+        auto now = steady_clock::now();
+        out.waited = duration_cast<milliseconds>(now - start);
+        if(!same(prev, cur))
+            last_change = now;
+        else if(now - last_change >= policy.quiet)
+        {
+            out.value = cur;
+            out.stable = true;
+            return out;
+        }
+        if(now - start >= policy.max_wait)
+        {
+            out.value = cur;
+            return out;
+        }
+        prev = std::move(cur);
+        sleep = std::min(sleep * 2, milliseconds(100));
+    }
+}
+
+} // namespace leaklab::sample

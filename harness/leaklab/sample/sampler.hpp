@@ -1,0 +1,68 @@
+// Samplers: what a server looks like from outside (/proc/PID) and from inside
+// (its /metrics page, when it has one), and the settle policy between rounds.
+#ifndef LEAKLAB_SAMPLE_SAMPLER_HPP
+#define LEAKLAB_SAMPLE_SAMPLER_HPP
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace leaklab::sample {
+
+// One sample: metric name -> value. /proc gives rss_bytes, hwm_bytes, threads, fds;
+// /metrics gives whatever the server exports (sessions_live, asio_ops_pending, ...).
+using sample = std::map<std::string, double>;
+
+// Reads /proc/PID; throws std::runtime_error if the process is gone.
+sample read_proc(pid_t pid);
+
+// GET http://127.0.0.1:port/path with a timeout; returns the body of a 200 reply.
+// Throws std::runtime_error with a clear message otherwise.
+std::string http_get(std::uint16_t port, const std::string& path, std::chrono::milliseconds timeout);
+
+// Parses Prometheus text format (the gauges and counters: "name value" lines;
+// labelled series are kept with their labels as part of the name).
+sample parse_prometheus(const std::string& text);
+
+class sampler
+{
+public:
+    sampler(pid_t pid, std::optional<std::uint16_t> metrics_port, std::string metrics_path = "/metrics");
+
+    // /proc, plus /metrics when the server has it.
+    sample take();
+
+    struct settle_policy
+    {
+        std::chrono::milliseconds min_wait{0};    // wait at least this long first
+        std::chrono::milliseconds max_wait{3000};  // give up waiting after this long
+        std::chrono::milliseconds quiet{50};       // counts unchanged this long = settled
+    };
+    struct settled
+    {
+        sample value;
+        bool stable = false;             // false: the cap was reached while counts still moved
+        std::chrono::milliseconds waited{0};
+    };
+    // After load stops: polls with bounded, doubling back-off (1 ms .. 100 ms) until
+    // the task counts have not moved for `quiet`, like goleak; gives up at max_wait.
+    settled settle(const settle_policy& policy);
+
+    bool has_metrics() const { return metrics_port_.has_value(); }
+
+private:
+    pid_t pid_;
+    std::optional<std::uint16_t> metrics_port_;
+    std::string metrics_path_;
+};
+
+// Metrics that are exact integer counts (compared for "stopped moving").
+bool is_task_count(const std::string& name);
+
+} // namespace leaklab::sample
+
+#endif

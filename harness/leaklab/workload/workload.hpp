@@ -1,0 +1,68 @@
+// Workloads: leaklab's own clients (Asio/Beast), bounded in count and time, every
+// reply checked. A step is one kind of client run for a number of operations at a
+// given concurrency; a round is the manifest's list of steps.
+#ifndef LEAKLAB_WORKLOAD_WORKLOAD_HPP
+#define LEAKLAB_WORKLOAD_WORKLOAD_HPP
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace leaklab::workload {
+
+struct step_spec
+{
+    std::string kind;                 // ws-churn, ws-abort, http-churn, http-keepalive, stall
+    std::string path = "/";           // request target; "{n}" becomes a per-request counter
+    std::size_t connections = 100;    // connections per round
+    std::size_t requests = 1;         // http-keepalive: requests per connection
+    std::size_t concurrency = 16;     // clients at once
+    std::size_t messages = 1;         // ws-*: messages echoed per connection
+    std::string message = R"({"device":"d-{n}","temp_c":21.5,"seq":{i}})";  // ws-* message template
+    std::string method = "GET";       // http-*
+    std::string body;                 // http-*: request body template
+    unsigned expect_status = 200;     // http-*: the status every reply must have
+    std::string expect_body;          // http-*: text every reply body must contain ("" = anything)
+    double op_timeout_s = 10;         // one operation's deadline
+    double settle_min_ms = 0;         // wait at least this long before sampling after this step
+};
+
+// The kinds this build knows, with one line each, for `leaklab workloads` and errors.
+const std::vector<std::pair<std::string, std::string>>& kinds();
+
+struct step_result
+{
+    std::size_t ops = 0;          // operations attempted (connections, or requests for keep-alive)
+    std::size_t failed = 0;       // of which failed (error, timeout, or a wrong reply)
+    std::string first_error;      // what the first failure was
+    double seconds = 0;
+    bool timed_out = false;       // the step's time bound cut it short
+};
+
+// Runs steps against 127.0.0.1:port. Connections opened by `stall` steps stay open
+// until the engine is destroyed (the end of the run).
+class engine
+{
+public:
+    engine();
+    ~engine();
+    engine(const engine&) = delete;
+    engine& operator=(const engine&) = delete;
+
+    step_result run(const step_spec& step, std::uint16_t port, std::chrono::milliseconds time_bound);
+
+    std::size_t held_connections() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+// "{n}" -> n, "{i}" -> i in a template.
+std::string expand(const std::string& tmpl, std::uint64_t n, std::uint64_t i = 0);
+
+} // namespace leaklab::workload
+
+#endif

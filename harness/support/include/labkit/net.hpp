@@ -1,0 +1,27 @@
+// What every lab server includes: namespace aliases and the one fail() helper.
+#ifndef LABKIT_NET_HPP
+#define LABKIT_NET_HPP
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <string_view>
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace labkit {
+
+// Report a failure on stderr (rate-limited so a flood of errors cannot drown the log).
+void fail(beast::error_code ec, std::string_view what);
+
+} // namespace labkit
+
+using labkit::fail;
+
+#endif

@@ -1,0 +1,96 @@
+// Everything a lab server needs that is not its lesson: arguments, the LISTENING
+// line, graceful stop on SIGTERM/SIGINT, worker threads, the metrics endpoint and
+// an accept loop. A lab's main() is one call:
+//
+//   int main(int argc, char* argv[])
+//   {
+//       return labkit::run(argc, argv, [](labkit::lab& lab) {
+//           auto ttl = lab.option<int>("ttl-ms", 5000);
+//           labkit::accept(lab, [ttl](tcp::socket s) {
+//               std::make_shared<session>(std::move(s), ttl)->run();
+//           });
+//       });
+//   }
+//
+// Command line: --port N (0 = any free port), --threads K, --metrics-port N
+// (0 = any free port, -1 = none), plus the lab's own --name value options.
+// On stdout: "METRICS <port>" then exactly one "LISTENING <port>" when ready.
+#ifndef LABKIT_SERVER_HPP
+#define LABKIT_SERVER_HPP
+
+#include "labkit/metrics.hpp"
+#include "labkit/net.hpp"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace labkit {
+
+// A bad command line, reported with the usage text and exit code 2.
+struct usage_error : std::runtime_error
+{
+    using std::runtime_error::runtime_error;
+};
+
+// What a lab's setup function gets: the io_context, where to listen, its options.
+class lab
+{
+public:
+    lab(net::io_context& ioc, tcp::endpoint ep, int threads, std::map<std::string, std::string> extra);
+
+    net::io_context& ioc() { return ioc_; }
+    tcp::endpoint endpoint() const { return endpoint_; }
+    int threads() const { return threads_; }
+
+    // The lab's own option --name value, or the default when absent.
+    template <class T>
+    T option(const std::string& name, T def)
+    {
+        used_.insert(name);
+        auto it = extra_.find(name);
+        if(it == extra_.end())
+            return def;
+        std::istringstream in(it->second);
+        T v{};
+        if(!(in >> v) || !in.eof())
+            throw usage_error("--" + name + ": cannot read '" + it->second + "'");
+        return v;
+    }
+
+    // Called on SIGTERM/SIGINT before the io_context stops.
+    void on_stop(std::function<void()> fn) { stop_hooks_.push_back(std::move(fn)); }
+
+    // The port the server listens on (set by labkit::accept).
+    unsigned short listening_port = 0;
+
+    // Internal: options the lab never asked for, and the stop hooks.
+    std::vector<std::string> unused_options() const;
+    void run_stop_hooks();
+
+private:
+    net::io_context& ioc_;
+    tcp::endpoint endpoint_;
+    int threads_;
+    std::map<std::string, std::string> extra_;
+    std::set<std::string> used_;
+    std::vector<std::function<void()>> stop_hooks_;
+};
+
+// Parse the command line, start the metrics endpoint and threads, run until a signal.
+// Returns the process exit code: 0 after a graceful stop, 2 for a bad command line
+// or a failed start (for instance, the port is taken).
+int run(int argc, char* argv[], std::function<void(lab&)> setup);
+
+// Accept connections on lab.endpoint() forever; each socket gets its own strand.
+// Accept errors are reported and the loop goes on (after a short pause when out of
+// descriptors).
+void accept(lab& l, std::function<void(tcp::socket)> on_connection);
+
+} // namespace labkit
+
+#endif

@@ -1,0 +1,2 @@
+// Boost.Asio, compiled once for the whole build tree.
+#include <boost/asio/impl/src.hpp>

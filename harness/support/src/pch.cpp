@@ -1,0 +1,1 @@
+// Carries the precompiled header that every lab and the harness reuse.

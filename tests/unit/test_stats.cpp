@@ -1,0 +1,160 @@
+#include "leaklab/verdict/stats.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+using namespace leaklab::verdict;
+
+namespace
+{
+
+constexpr double phi = 0.8;
+
+// AR(1) noise with phi 0.8 and stationary sd 1 (innovation sd 0.6), plus a linear trend.
+std::vector<double> ar1_with_trend(unsigned seed, double slope_per_sample, std::size_t n)
+{
+    std::mt19937 rng(seed);
+    std::normal_distribution<double> start(0.0, 1.0);
+    std::normal_distribution<double> shock(0.0, std::sqrt(1 - phi * phi));
+    double e = start(rng);
+    std::vector<double> y(n);
+    for(std::size_t i = 0; i < n; ++i)
+    {
+        y[i] = e + slope_per_sample * static_cast<double>(i);
+        e = phi * e + shock(rng);
+    }
+    return y;
+}
+
+// The integers 1..n as doubles.
+std::vector<double> one_to(std::size_t n)
+{
+    std::vector<double> v(n);
+    for(std::size_t i = 0; i < n; ++i)
+        v[i] = static_cast<double>(i + 1);
+    return v;
+}
+
+} // namespace
+
+TEST_CASE("block_means averages full blocks and drops a trailing partial one", "[stats]")
+{
+    CHECK(block_means({1, 2, 3, 4, 5, 6, 7}, 3) == std::vector<double>{2, 5});
+    CHECK(block_means({1, 2, 3, 4, 5, 6}, 2) == std::vector<double>{1.5, 3.5, 5.5});
+}
+
+TEST_CASE("block_means keeps a partial block when it is the only one", "[stats]")
+{
+    CHECK(block_means({1, 2}, 5) == std::vector<double>{1.5});
+    CHECK(block_means({}, 5).empty());
+}
+
+TEST_CASE("block_means with block 0 or 1 copies", "[stats]")
+{
+    const std::vector<double> y{3, 1, 2};
+    CHECK(block_means(y, 0) == y);
+    CHECK(block_means(y, 1) == y);
+}
+
+TEST_CASE("Mann-Kendall on a strictly increasing series of 10", "[stats]")
+{
+    const mk_result r = mann_kendall(one_to(10));
+    CHECK(r.s == 45);
+    CHECK(r.var_s == Approx(125));
+    CHECK(r.z == Approx(44 / std::sqrt(125.0)));
+    CHECK(r.p_value == Approx(4.1515351663e-05).epsilon(1e-6));
+}
+
+TEST_CASE("Mann-Kendall with ties uses the tie-corrected variance", "[stats]")
+{
+    // Hand count: S = 5+5+4+1+1+1 = 17; var = (7*6*19 - 2*1*9 - 3*2*11) / 18 = 714/18.
+    const mk_result r = mann_kendall({1, 1, 2, 3, 3, 3, 4});
+    CHECK(r.s == 17);
+    CHECK(r.var_s == Approx(714.0 / 18.0));
+    CHECK(r.z == Approx(16 / std::sqrt(714.0 / 18.0)));
+    CHECK(r.p_value == Approx(0.0055358223).epsilon(1e-6));
+}
+
+TEST_CASE("Mann-Kendall on a constant series gives p = 1", "[stats]")
+{
+    const mk_result r = mann_kendall({4, 4, 4, 4, 4, 4});
+    CHECK(r.s == 0);
+    CHECK(r.var_s == 0);
+    CHECK(r.p_value == 1);
+}
+
+TEST_CASE("Mann-Kendall on a decreasing series gives p close to 1", "[stats]")
+{
+    std::vector<double> y = one_to(10);
+    std::reverse(y.begin(), y.end());
+    const mk_result r = mann_kendall(y);
+    CHECK(r.s == -45);
+    CHECK(r.p_value == Approx(0.9999584846).epsilon(1e-9));
+}
+
+TEST_CASE("Mann-Kendall with fewer than 3 points gives p = 1", "[stats]")
+{
+    CHECK(mann_kendall({}).p_value == 1);
+    CHECK(mann_kendall({1, 2}).p_value == 1);
+}
+
+TEST_CASE("Theil-Sen ignores a single outlier on a line", "[stats]")
+{
+    std::vector<double> x, y;
+    for(int i = 0; i < 10; ++i)
+        x.push_back(i), y.push_back(2 * i + 1);
+    y[5] = 100;
+    CHECK(theil_sen(x, y) == 2);
+}
+
+TEST_CASE("Theil-Sen takes the mean of the two middle slopes for an even count", "[stats]")
+{
+    // Slopes: 1, 0.5, 4/3, 0, 1.5, 3 -> sorted middle pair 1 and 4/3.
+    CHECK(theil_sen({0, 1, 2, 3}, {0, 1, 1, 4}) == Approx(7.0 / 6.0));
+}
+
+TEST_CASE("Theil-Sen skips pairs with equal x and returns 0 without pairs", "[stats]")
+{
+    CHECK(theil_sen({0, 0, 1}, {0, 100, 1}) == Approx((1.0 + -99.0) / 2));
+    CHECK(theil_sen({5, 5, 5}, {1, 2, 3}) == 0);
+    CHECK(theil_sen({}, {}) == 0);
+}
+
+TEST_CASE("Theil-Sen rejects x and y of different sizes", "[stats]")
+{
+    CHECK_THROWS_AS(theil_sen({1, 2, 3}, {1, 2}), std::invalid_argument);
+}
+
+TEST_CASE("AR(1) noise: plain MK over-flags, block means of 10 do not", "[stats][simulation]")
+{
+    int plain = 0, blocked = 0;
+    const int runs = 500;
+    for(int seed = 1; seed <= runs; ++seed)
+    {
+        const std::vector<double> y = ar1_with_trend(static_cast<unsigned>(seed), 0.0, 240);
+        plain += mann_kendall(y).p_value < 0.001;
+        blocked += mann_kendall(block_means(y, 10)).p_value < 0.001;
+    }
+    INFO("plain MK false positives: " << plain << "/" << runs);
+    INFO("block-10 MK false positives: " << blocked << "/" << runs);
+    CHECK(plain > runs * 5 / 100);
+    CHECK(blocked < runs * 2 / 100);
+}
+
+TEST_CASE("AR(1) noise: block-10 MK detects 0.02 sigma per sample over 240 samples", "[stats][simulation]")
+{
+    int detected = 0;
+    const int runs = 200;
+    for(int seed = 10001; seed <= 10000 + runs; ++seed)
+    {
+        const std::vector<double> y = ar1_with_trend(static_cast<unsigned>(seed), 0.02, 240);
+        detected += mann_kendall(block_means(y, 10)).p_value < 0.001;
+    }
+    INFO("detected " << detected << "/" << runs);
+    CHECK(detected >= runs * 95 / 100);
+}
