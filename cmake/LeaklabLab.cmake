@@ -75,7 +75,27 @@ function(leaklab_write_build_info)
   "runner": [@emulator@],
   "sanitizer": "@LEAKLAB_SANITIZER@",
   "allocator": "@LEAKLAB_ALLOCATOR@",
-  "build_type": "@CMAKE_BUILD_TYPE@"
+  "build_type": "@CMAKE_BUILD_TYPE@",
+  "toolchain_file": "@CMAKE_TOOLCHAIN_FILE@"
 }
+]] @ONLY)
+endfunction()
+
+# Export netcore and labkit, and write leaklab-student.cmake, which a student build
+# (cmake/student) includes to find them with the same dependencies.
+function(leaklab_export_for_students)
+  set(exported leaklab_options netcore labkit)
+  if(CMAKE_CROSSCOMPILING)
+    list(APPEND exported leaklab_boost_headers)
+  endif()
+  export(TARGETS ${exported} NAMESPACE leaklab_imported_ FILE ${PROJECT_BINARY_DIR}/leaklab-targets.cmake)
+  file(CONFIGURE OUTPUT ${PROJECT_BINARY_DIR}/leaklab-student.cmake CONTENT [[
+# Written by the leaklab build in @PROJECT_BINARY_DIR@; included by cmake/student.
+find_package(Threads REQUIRED)
+if(NOT "@CMAKE_CROSSCOMPILING@")
+  find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS headers)
+endif()
+include(@PROJECT_BINARY_DIR@/leaklab-targets.cmake)
+add_library(labkit ALIAS leaklab_imported_labkit)
 ]] @ONLY)
 endfunction()

@@ -4,13 +4,16 @@
 #
 #   scripts/setup.sh            everything (desktop build, tools, Pi cross builds)
 #   scripts/setup.sh --no-pi    skip the Raspberry Pi cross compilers and qemu
+#   scripts/setup.sh --pi-libs  also try the Pi target libraries (multiarch zlib) now
 set -euo pipefail
 
 want_pi=1
+force_optional=0
 for arg in "$@"; do
   case "$arg" in
     --no-pi) want_pi=0 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    --pi-libs) force_optional=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -31,7 +34,7 @@ fi
 build_pkgs=(cmake ninja-build g++ make pkg-config git
             libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
             catch2 zlib1g-dev)
-tool_pkgs=(valgrind libgoogle-perftools-dev google-perftools heaptrack wrk redis-server procps)
+tool_pkgs=(valgrind libgoogle-perftools-dev google-perftools heaptrack wrk redis-server procps python3 file)
 pi_pkgs=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
 # Target zlib for the Pi builds of lab 17, through Debian multiarch. Multiarch packages
 # must match the host's versions exactly, which a mirror in mid-sync can break: these
@@ -59,8 +62,9 @@ if [ "$want_pi" = 1 ]; then
   for p in "${pi_multiarch_pkgs[@]}"; do installed "$p" || optional_missing+=("$p"); done
 fi
 
-if [ ${#missing[@]} -eq 0 ] && [ ${#optional_missing[@]} -eq 0 ]; then
-  say "all packages already installed; nothing to do"
+if [ ${#missing[@]} -eq 0 ] && { [ "$force_optional" = 0 ] || [ ${#optional_missing[@]} -eq 0 ]; }; then
+  say "all ${#pkgs[@]} required packages are installed; nothing to do"
+  [ ${#optional_missing[@]} -eq 0 ] || say "note: optional ${optional_missing[*]} not installed (only lab 17's Pi build needs them; run with --pi-libs to try)"
   exit 0
 fi
 

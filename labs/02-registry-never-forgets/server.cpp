@@ -17,15 +17,11 @@ constexpr auto no_throw = net::as_tuple(use_awaitable);
 class device_session : public std::enable_shared_from_this<device_session>
 {
     websocket::stream<beast::tcp_stream> ws_;
-    std::shared_ptr<directory> directory_;
     std::uint64_t id_ = 0;
     labkit::scoped_count live_{labkit::sessions()};
 
 public:
-    device_session(tcp::socket&& socket, std::shared_ptr<directory> dir)
-        : ws_(std::move(socket)), directory_(std::move(dir))
-    {
-    }
+    explicit device_session(tcp::socket&& socket) : ws_(std::move(socket)) {}
 
     void start()
     {
@@ -44,7 +40,7 @@ private:
         auto [aec] = co_await ws.async_accept(no_throw);
         if(aec)
             co_return fail(aec, "accept");
-        self->id_ = self->directory_->join(self);
+        self->id_ = devices().join(self);
 
         // Acknowledge every reading by echoing it back
         beast::flat_buffer buffer;
@@ -68,9 +64,6 @@ private:
 int main(int argc, char* argv[])
 {
     return labkit::run(argc, argv, [](labkit::lab& lab) {
-        auto devices = std::make_shared<directory>();
-        labkit::accept(lab, [devices](tcp::socket socket) {
-            std::make_shared<device_session>(std::move(socket), devices)->start();
-        });
+        labkit::accept(lab, [](tcp::socket socket) { std::make_shared<device_session>(std::move(socket))->start(); });
     });
 }

@@ -64,4 +64,11 @@ public:
     }
 };
 
+// The gateway's one directory, shared by every feed and the dashboard.
+inline directory& devices()
+{
+    static auto* instance = new directory;
+    return *instance;
+}
+
 #endif

@@ -64,6 +64,7 @@ struct common
     bool quiet = false;
     bool color = false;
     bool keep_logs = false;
+    bool no_build = false;
     double scale = 1;
     std::size_t rounds = 0;
 };
@@ -78,6 +79,7 @@ po::options_description common_options(common& c)
         ("rounds", po::value<std::size_t>(&c.rounds), "rounds of workload (default: the lab's)")
         ("scale", po::value<double>(&c.scale), "multiply connections per round by this (e.g. 0.25 under qemu)")
         ("keep-logs", po::bool_switch(&c.keep_logs), "keep the server's stdout/stderr logs after a run")
+        ("no-build", po::bool_switch(&c.no_build), "run the binaries as they are; never run cmake")
         ("quiet,q", po::bool_switch(&c.quiet), "no progress lines")
         ("no-color", "never colour the verdict")
         ("help,h", "this help");
@@ -113,8 +115,9 @@ po::variables_map parse(const std::vector<std::string>& args, const po::options_
     c.color = ::isatty(STDOUT_FILENO) && !vm.count("no-color") && !std::getenv("NO_COLOR");
     if(!(c.scale > 0 && c.scale <= 100))
         throw usage_error("--scale wants a number in (0, 100]");
-    if(vm.count("rounds") && (c.rounds < 5 || c.rounds > 1000))
-        throw usage_error("--rounds wants 5 to 1000 (a trend needs rounds to judge)");
+    if(vm.count("rounds") && (c.rounds < run::min_trend_rounds + 1 || c.rounds > 1000))
+        throw usage_error("--rounds wants " + std::to_string(run::min_trend_rounds + 1) +
+                          " to 1000 (one warm-up round, then enough rounds to judge a trend)");
     return vm;
 }
 
@@ -124,7 +127,7 @@ run::plan adjusted(run::plan p, const common& c)
     if(c.rounds)
     {
         p.rounds = c.rounds;
-        p.warmup_rounds = std::min(p.warmup_rounds, p.rounds - 4);
+        p.warmup_rounds = std::min(p.warmup_rounds, p.rounds - run::min_trend_rounds);
     }
     for(auto& s : p.steps)
     {
@@ -161,8 +164,8 @@ struct lab_run
 lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std::optional<fs::path>& source,
                 const common& c)
 {
-    auto tree = labs::open_build_tree(c.root, c.preset, c.build_dir, c.quiet);
-    auto binary = labs::build_variant(tree, lab, variant, source, c.quiet);
+    auto tree = labs::open_build_tree(c.root, c.preset, c.build_dir, c.quiet, c.no_build);
+    auto binary = labs::build_variant(tree, lab, variant, source, c.quiet, c.no_build);
 
     run::target t;
     t.argv = labs::server_command(tree, binary);
@@ -313,7 +316,7 @@ int cmd_compare(const std::vector<std::string>& args)
     };
     std::cout << "leaky: " << verdict_word(leaky.result) << "\nfixed: " << verdict_word(fixed.result) << "\n";
 
-    auto tree = labs::open_build_tree(c.root, c.preset, c.build_dir, true);
+    auto tree = labs::open_build_tree(c.root, c.preset, c.build_dir, true, c.no_build);
     fs::path out = vm.count("out") ? fs::path(vm["out"].as<std::string>()) : tree.dir / "leaklab-charts" / lab.name();
     auto files = report::write_compare_charts(out, leaky.heading, leaky.result, fixed.result);
     std::cout << "\ncharts (" << files.size() << "): " << out.string() << "/\n";

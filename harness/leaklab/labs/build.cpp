@@ -48,7 +48,7 @@ std::string read_text(const std::filesystem::path& file)
 } // namespace
 
 build_tree open_build_tree(const std::filesystem::path& root, const std::string& preset,
-                           const std::filesystem::path& build_dir, bool quiet)
+                           const std::filesystem::path& build_dir, bool quiet, bool no_build)
 {
     build_tree t;
     t.root = root;
@@ -58,7 +58,7 @@ build_tree open_build_tree(const std::filesystem::path& root, const std::string&
     auto info_file = t.dir / "leaklab-build.json";
     if(!std::filesystem::exists(info_file))
     {
-        if(preset.empty())
+        if(preset.empty() || no_build)
             throw build_error(t.dir.string() + " is not a configured leaklab build tree (no leaklab-build.json); "
                               "configure it with `cmake --preset <name>` or pass --preset");
         if(!quiet)
@@ -84,8 +84,15 @@ build_tree open_build_tree(const std::filesystem::path& root, const std::string&
 }
 
 std::filesystem::path build_variant(const build_tree& tree, const manifest& lab, const std::string& variant,
-                                    const std::optional<std::filesystem::path>& source, bool quiet)
+                                    const std::optional<std::filesystem::path>& source, bool quiet, bool no_build)
 {
+    if(no_build && !source)
+    {
+        auto binary = tree.dir / "bin" / ("lab" + lab.id + "-" + variant);
+        if(!std::filesystem::exists(binary))
+            throw build_error(binary.string() + " does not exist; build it (or drop --no-build)");
+        return binary;
+    }
     std::filesystem::create_directories(tree.dir / "leaklab-logs");
     if(!source)
     {

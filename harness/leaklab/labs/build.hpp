@@ -31,12 +31,14 @@ struct build_tree
 // The build tree for a preset or a directory (default: the tree leaklab itself was
 // built in). A preset that was never configured is configured now.
 build_tree open_build_tree(const std::filesystem::path& root, const std::string& preset,
-                           const std::filesystem::path& build_dir, bool quiet);
+                           const std::filesystem::path& build_dir, bool quiet, bool no_build = false);
 
 // Builds labNN-<variant> (or the student's copy from `source`) and returns its path.
-// Compiler output goes to a log whose tail is in the build_error on failure.
+// Compiler output goes to a log whose tail is in the build_error on failure. With
+// no_build, only checks that the binary exists.
 std::filesystem::path build_variant(const build_tree& tree, const manifest& lab, const std::string& variant,
-                                    const std::optional<std::filesystem::path>& source, bool quiet);
+                                    const std::optional<std::filesystem::path>& source, bool quiet,
+                                    bool no_build = false);
 
 // The command that runs a server binary in this tree (runner prefix + binary).
 std::vector<std::string> server_command(const build_tree& tree, const std::filesystem::path& binary);

@@ -161,9 +161,10 @@ run::plan parse_plan_value(const json::value& v, const std::string& where)
     run::plan p;
     p.rounds = r.count("rounds", p.rounds, 2, 1000);
     p.warmup_rounds = r.count("warmup_rounds", p.warmup_rounds, 0, 100);
-    if(p.rounds < p.warmup_rounds + 4)
-        throw manifest_error(where + ": rounds (" + std::to_string(p.rounds) +
-                             ") must exceed warmup_rounds by at least 4 to judge a trend");
+    if(p.rounds < p.warmup_rounds + run::min_trend_rounds)
+        throw manifest_error(where + ": rounds (" + std::to_string(p.rounds) + ") must exceed warmup_rounds by at least " +
+                             std::to_string(run::min_trend_rounds) +
+                             " (fewer rounds cannot show a significant trend at p<0.001)");
     p.round_timeout_s = r.number("round_timeout_s", p.round_timeout_s, 0.5, 3600);
     p.max_failure_rate = r.number("max_failure_rate", p.max_failure_rate, 0, 1);
     if(!r.has("steps") || !r.at("steps").is_array() || r.at("steps").as_array().empty())

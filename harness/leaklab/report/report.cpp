@@ -152,7 +152,7 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
         out << "verdict: " << paint("LEAK", "1;31") << " (" << names << " keep growing with every operation)\n";
     }
     else if(r.verdict == "clean")
-        out << "verdict: " << paint("CLEAN", "1;32") << " (every metric returned to a plateau)\n";
+        out << "verdict: " << paint("CLEAN", "1;32") << " (no metric keeps growing with the operations)\n";
     else
     {
         out << "verdict: " << paint("ERROR", "1;33") << ": " << r.error << '\n';

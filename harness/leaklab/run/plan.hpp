@@ -23,6 +23,10 @@ struct rule_override
     std::optional<std::size_t> block;
 };
 
+// Even a perfectly monotone series needs 8 points for Mann–Kendall to reach
+// p < 0.001 (7 points give p = 0.0013), so a plan judges at least 8 rounds.
+constexpr std::size_t min_trend_rounds = 8;
+
 struct plan
 {
     std::size_t rounds = 12;

@@ -54,20 +54,29 @@ std::vector<metric_result> judge_all(const plan& p, const std::vector<round_reco
     std::vector<double> x;
     for(auto& r : rounds)
         x.push_back(static_cast<double>(r.cumulative_ops));
-    for(auto& [name, first] : rounds.front().values)
+    // Every metric seen in any sample; one a server registers lazily (a gauge created
+    // on first use) counts from 0 until it appears. One that vanishes is not judged.
+    std::set<std::string> names;
+    for(auto& r : rounds)
+        for(auto& kv : r.values)
+            names.insert(kv.first);
+    for(auto& name : names)
     {
         if(verdict::never_judged(name) ||
            std::find(p.ignore_metrics.begin(), p.ignore_metrics.end(), name) != p.ignore_metrics.end())
             continue;
         std::vector<double> y;
+        bool seen = false, vanished = false;
         for(auto& r : rounds)
         {
             auto it = r.values.find(name);
-            if(it == r.values.end())
-                break;
-            y.push_back(it->second);
+            if(it != r.values.end())
+                seen = true;
+            else if(seen)
+                vanished = true;
+            y.push_back(it == r.values.end() ? 0.0 : it->second);
         }
-        if(y.size() != rounds.size())
+        if(vanished)
             continue;
 
         auto rule = verdict::default_rule(name);

@@ -33,7 +33,7 @@ struct metric_rule
     double alpha = 0.001;    // significance for Mann–Kendall
     double min_excess = 0;   // final - baseline must exceed this (absolute units)
     std::size_t block = 1;   // block size for block means before MK (1 = points as they are)
-    std::string unit;        // "bytes": reasons print KiB/MiB; "": plain numbers
+    std::string unit = {};   // "bytes": reasons print KiB/MiB; "": plain numbers
 };
 
 // What judge() measured and decided for one metric.

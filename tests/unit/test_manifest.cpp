@@ -1,0 +1,118 @@
+// Manifests: every real lab loads; broken ones fail with the file and field named.
+#include "leaklab/labs/manifest.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace fs = std::filesystem;
+using leaklab::labs::load_manifest;
+using leaklab::labs::manifest_error;
+
+namespace {
+
+// A lab folder in a fresh temporary root, with this lab.json.
+struct temp_lab
+{
+    fs::path root;
+    fs::path file;
+
+    temp_lab(const std::string& folder, const std::string& json)
+    {
+        root = fs::temp_directory_path() / ("leaklab-test-" + std::to_string(std::rand()));
+        fs::create_directories(root / "labs" / folder);
+        file = root / "labs" / folder / "lab.json";
+        std::ofstream(file) << json;
+    }
+    ~temp_lab() { fs::remove_all(root); }
+};
+
+const char* good = R"({
+  "id": "07", "slug": "some-lab", "title": "A title", "student_files": ["server.cpp"],
+  "workload": { "rounds": 10, "steps": [ { "kind": "http-churn", "path": "/item?id={n}", "connections": 50 } ] },
+  "thresholds": { "heap_bytes": { "per_op": 128 } },
+  "expect": { "leaky": { "verdict": "leak", "flagged": ["heap_bytes"] }, "fixed": { "verdict": "clean" } }
+})";
+
+std::string replace(std::string s, const std::string& from, const std::string& to)
+{
+    auto pos = s.find(from);
+    REQUIRE(pos != std::string::npos);
+    return s.replace(pos, from.size(), to);
+}
+
+} // namespace
+
+TEST_CASE("every lab in the repository has a valid manifest")
+{
+    auto all = leaklab::labs::load_all(LEAKLAB_TEST_ROOT);
+    REQUIRE(all.size() >= 2);
+    for(auto& m : all)
+    {
+        INFO(m.name());
+        CHECK(fs::exists(m.dir / "README.md"));
+        CHECK(m.hints.size() == 3);
+        CHECK(!m.upstream.empty());
+        CHECK(m.expect.at("leaky").verdict == "leak");
+        CHECK(!m.expect.at("leaky").flagged.empty());
+        // Every student file exists in both the lab and its solution.
+        for(auto& f : m.student_files)
+        {
+            CHECK(fs::exists(m.dir / f));
+            CHECK(fs::exists(fs::path(LEAKLAB_TEST_ROOT) / "solutions" / m.name() / f));
+        }
+    }
+}
+
+TEST_CASE("a good manifest loads with its fields")
+{
+    temp_lab lab("07-some-lab", good);
+    auto m = load_manifest(lab.file);
+    CHECK(m.id == "07");
+    CHECK(m.plan.rounds == 10);
+    CHECK(m.plan.warmup_rounds == 1);
+    REQUIRE(m.plan.steps.size() == 1);
+    CHECK(m.plan.steps[0].connections == 50);
+    CHECK(m.plan.steps[0].path == "/item?id={n}");
+    CHECK(*m.plan.thresholds.at("heap_bytes").per_op == 128);
+    CHECK(m.expect.at("leaky").flagged == std::vector<std::string>{"heap_bytes"});
+}
+
+TEST_CASE("broken manifests name the file and the field")
+{
+    auto fails_with = [](const std::string& folder, const std::string& json, const std::string& needle) {
+        temp_lab lab(folder, json);
+        try
+        {
+            load_manifest(lab.file);
+            FAIL("no error for: " << needle);
+        }
+        catch(const manifest_error& e)
+        {
+            std::string what = e.what();
+            INFO(what);
+            CHECK(what.find(lab.file.string()) != std::string::npos);
+            CHECK(what.find(needle) != std::string::npos);
+        }
+    };
+    fails_with("07-some-lab", "{ not json", "not valid JSON");
+    fails_with("07-some-lab", replace(good, R"("title": "A title", )", ""), "missing required field \"title\"");
+    fails_with("07-some-lab", replace(good, "\"connections\"", "\"conections\""), "unknown field \"conections\"");
+    fails_with("07-some-lab", replace(good, "http-churn", "http-chrun"), "unknown workload \"http-chrun\"");
+    fails_with("07-some-lab", replace(good, "\"rounds\": 10", "\"rounds\": 4"), "must exceed warmup_rounds");
+    fails_with("07-some-lab", replace(good, "\"connections\": 50", "\"connections\": -3"), "out of range");
+    fails_with("07-some-lab", replace(good, "\"verdict\": \"clean\"", "\"verdict\": \"fine\""), "expected \"leak\" or \"clean\"");
+    fails_with("07-some-lab", replace(good, "/item?id={n}", "item"), "must start with '/'");
+    fails_with("08-other-name", good, "the folder is \"08-other-name\"");
+}
+
+TEST_CASE("labs are found by id or slug, and a miss lists the labs")
+{
+    temp_lab lab("07-some-lab", good);
+    CHECK(leaklab::labs::find_lab(lab.root, "07").slug == "some-lab");
+    CHECK(leaklab::labs::find_lab(lab.root, "7").slug == "some-lab");
+    CHECK(leaklab::labs::find_lab(lab.root, "some-lab").id == "07");
+    CHECK_THROWS_WITH(leaklab::labs::find_lab(lab.root, "99"), Catch::Contains("07-some-lab"));
+}

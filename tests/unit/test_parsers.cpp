@@ -1,0 +1,53 @@
+// The small parsers of the harness: Prometheus text, request templates, /proc.
+#include "leaklab/sample/sampler.hpp"
+#include "leaklab/workload/workload.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+using namespace leaklab;
+
+TEST_CASE("Prometheus text: gauges, comments, labels, junk")
+{
+    auto s = sample::parse_prometheus("# HELP sessions_live Sessions\n"
+                                      "# TYPE sessions_live gauge\n"
+                                      "sessions_live 42\n"
+                                      "heap_bytes 1.5e+06\n"
+                                      "http_requests{code=\"200\",path=\"/a b\"} 7\n"
+                                      "garbage line without value\n"
+                                      "not_a_number abc\n"
+                                      "\n");
+    CHECK(s.at("sessions_live") == 42);
+    CHECK(s.at("heap_bytes") == 1.5e6);
+    CHECK(s.at("http_requests{code=\"200\",path=\"/a b\"}") == 7);
+    CHECK(s.count("garbage") == 0);
+    CHECK(s.count("not_a_number") == 0);
+}
+
+TEST_CASE("request templates expand {n} and {i}")
+{
+    CHECK(workload::expand("/item?id={n}", 17) == "/item?id=17");
+    CHECK(workload::expand("{\"seq\":{i},\"dev\":\"d-{n}\"}", 3, 9) == "{\"seq\":9,\"dev\":\"d-3\"}");
+    CHECK(workload::expand("/plain", 5) == "/plain");
+    CHECK(workload::expand("{n}{n}", 1) == "11");
+    CHECK(workload::expand("{x}", 1) == "{x}");
+}
+
+TEST_CASE("/proc sampling of this very process")
+{
+    auto s = sample::read_proc(::getpid());
+    CHECK(s.at("rss_bytes") > 0);
+    CHECK(s.at("threads") >= 1);
+    CHECK(s.at("fds") >= 3);
+    CHECK_THROWS(sample::read_proc(999999999));
+}
+
+TEST_CASE("task counts are the integer metrics")
+{
+    CHECK(sample::is_task_count("sessions_live"));
+    CHECK(sample::is_task_count("devices_online"));
+    CHECK(sample::is_task_count("fds"));
+    CHECK_FALSE(sample::is_task_count("heap_bytes"));
+    CHECK_FALSE(sample::is_task_count("rss_bytes"));
+}
