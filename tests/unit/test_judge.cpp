@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "series.hpp"
+
 #include <cmath>
 #include <limits>
 #include <random>
@@ -15,7 +17,7 @@ using Catch::Matchers::Contains;
 namespace
 {
 
-constexpr double phi = 0.8;
+using leaklab::test::ar1_with_trend;
 constexpr double ops_per_round = 100;
 
 // Cumulative operations for a baseline plus `rounds` rounds: 0, 100, 200, ...
@@ -38,21 +40,6 @@ std::vector<double> small_noise(std::size_t n, double amp, unsigned seed)
     return v;
 }
 
-// AR(1) noise with phi 0.8 and stationary sd 1 (innovation sd 0.6), plus a linear trend.
-std::vector<double> ar1_with_trend(unsigned seed, double slope_per_sample, std::size_t n)
-{
-    std::mt19937 rng(seed);
-    std::normal_distribution<double> start(0.0, 1.0);
-    std::normal_distribution<double> shock(0.0, std::sqrt(1 - phi * phi));
-    double e = start(rng);
-    std::vector<double> y(n);
-    for(std::size_t i = 0; i < n; ++i)
-    {
-        y[i] = e + slope_per_sample * static_cast<double>(i);
-        e = phi * e + shock(rng);
-    }
-    return y;
-}
 
 // Sample indices 0..n-1 as one operation per sample.
 std::vector<double> sample_index(std::size_t n)

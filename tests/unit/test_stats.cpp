@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "series.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -13,23 +15,8 @@ using namespace leaklab::verdict;
 namespace
 {
 
-constexpr double phi = 0.8;
+using leaklab::test::ar1_with_trend;
 
-// AR(1) noise with phi 0.8 and stationary sd 1 (innovation sd 0.6), plus a linear trend.
-std::vector<double> ar1_with_trend(unsigned seed, double slope_per_sample, std::size_t n)
-{
-    std::mt19937 rng(seed);
-    std::normal_distribution<double> start(0.0, 1.0);
-    std::normal_distribution<double> shock(0.0, std::sqrt(1 - phi * phi));
-    double e = start(rng);
-    std::vector<double> y(n);
-    for(std::size_t i = 0; i < n; ++i)
-    {
-        y[i] = e + slope_per_sample * static_cast<double>(i);
-        e = phi * e + shock(rng);
-    }
-    return y;
-}
 
 // The integers 1..n as doubles.
 std::vector<double> one_to(std::size_t n)

@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -542,6 +543,14 @@ int cmd_workloads()
 int main(int argc, char* argv[])
 {
     process::install_interrupt_handler();
+
+    // Stalled clients stay connected for a whole run: allow as many descriptors as the system lets us.
+    rlimit rl{};
+    if(::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+    {
+        rl.rlim_cur = rl.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &rl);
+    }
     std::vector<std::string> args(argv + 1, argv + argc);
     if(args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help")
     {

@@ -7,7 +7,10 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <functional>
+#include <optional>
+#include <sstream>
 #include <map>
 #include <stdexcept>
 
@@ -68,27 +71,67 @@ using op_fn = std::function<net::awaitable<void>(std::uint64_t n)>;
 
 } // namespace
 
+// One client's current operation: its socket and the time it must be done by.
+struct slot
+{
+    tcp::socket* socket = nullptr;
+    steady_clock::time_point deadline;
+    bool expired = false;  // the watchdog closed the socket
+};
+
 struct engine::impl
 {
     net::io_context ioc{1};
     tcp::endpoint ep;
     steady_clock::time_point deadline;
     std::uint64_t counter = 0;  // per-run request counter for "{n}"
-    std::vector<beast::tcp_stream> held;
+    std::vector<tcp::socket> held;
+    std::vector<slot> slots;
+    std::size_t running = 0;    // workers not yet finished
+    net::steady_timer tick{ioc};
 
-    // The stream's every operation ends at the earlier of the op deadline and the step's.
-    void arm(beast::tcp_stream& s, const step_spec& st)
+    // A worker is done; the last one stops the watchdog at once.
+    void finished()
     {
-        auto op_deadline = steady_clock::now() + duration_cast<steady_clock::duration>(duration<double>(st.op_timeout_s));
-        s.expires_at(std::min(op_deadline, deadline));
+        if(--running == 0)
+            tick.cancel();
     }
 
-    net::awaitable<void> ws_op(const step_spec& st, std::uint64_t n, bool abort)
+    // Start an operation on this socket: it must end by the earlier of the
+    // operation's own timeout and the step's deadline, or the watchdog closes it.
+    void begin(slot& sl, tcp::socket& s, const step_spec& st)
     {
-        websocket::stream<beast::tcp_stream> ws(ioc);
-        auto& tcp = beast::get_lowest_layer(ws);
-        arm(tcp, st);
-        auto [cec] = co_await tcp.async_connect(ep, net::as_tuple(use_awaitable));
+        auto op_deadline = steady_clock::now() + duration_cast<steady_clock::duration>(duration<double>(st.op_timeout_s));
+        sl.socket = &s;
+        sl.deadline = std::min(op_deadline, deadline);
+        sl.expired = false;
+    }
+
+    // Closes every socket whose operation is past its deadline; ends with the workers.
+    // One timer for the whole step costs far less than a timer per read and write.
+    net::awaitable<void> watchdog()
+    {
+        while(running > 0)
+        {
+            tick.expires_after(20ms);
+            co_await tick.async_wait(net::as_tuple(use_awaitable));
+            auto now = steady_clock::now();
+            for(auto& sl : slots)
+                if(sl.socket && now >= sl.deadline && !sl.expired)
+                {
+                    beast::error_code ignored;
+                    sl.expired = true;
+                    sl.socket->close(ignored);
+                }
+        }
+    }
+
+    net::awaitable<void> ws_op(slot& sl, const step_spec& st, std::uint64_t n, bool abort)
+    {
+        websocket::stream<tcp::socket> ws(ioc);
+        auto& sock = ws.next_layer();
+        begin(sl, sock, st);
+        auto [cec] = co_await sock.async_connect(ep, net::as_tuple(use_awaitable));
         check(cec, "connect");
         auto [hec] = co_await ws.async_handshake("127.0.0.1:" + std::to_string(ep.port()), expand(st.path, n),
                                                  net::as_tuple(use_awaitable));
@@ -113,30 +156,27 @@ struct engine::impl
         {
             // Reset: linger 0 then close sends RST, no close frame, no FIN.
             beast::error_code ignored;
-            tcp.socket().set_option(net::socket_base::linger(true, 0), ignored);
-            tcp.socket().close(ignored);
+            sock.set_option(net::socket_base::linger(true, 0), ignored);
+            sock.close(ignored);
             co_return;
         }
         auto [xec] = co_await ws.async_close(websocket::close_code::normal, net::as_tuple(use_awaitable));
         check(xec, "websocket close");
     }
 
-    http::request<http::string_body> make_request(const step_spec& st, std::uint64_t n, bool keep_alive)
+    // The request as bytes on the wire: only the target and body vary per request.
+    std::string request_text(const step_spec& st, std::uint64_t n, bool keep_alive)
     {
-        http::request<http::string_body> req;
-        req.method(http::string_to_verb(st.method));
-        req.target(expand(st.path, n));
-        req.version(11);
-        req.set(http::field::host, "127.0.0.1:" + std::to_string(ep.port()));
-        req.set(http::field::user_agent, "leaklab");
-        req.keep_alive(keep_alive);
-        if(!st.body.empty())
-        {
-            req.body() = expand(st.body, n);
-            req.set(http::field::content_type, "application/json");
-        }
-        req.prepare_payload();
-        return req;
+        std::string body = expand(st.body, n);
+        std::string text = st.method + " " + expand(st.path, n) + " HTTP/1.1\r\nHost: 127.0.0.1:" +
+                           std::to_string(ep.port()) + "\r\nUser-Agent: leaklab\r\n";
+        if(!keep_alive)
+            text += "Connection: close\r\n";
+        if(!body.empty())
+            text += "Content-Type: application/json\r\n";
+        if(!body.empty() || st.method == "POST" || st.method == "PUT" || st.method == "PATCH")
+            text += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+        return text + "\r\n" + body;
     }
 
     void check_response(const step_spec& st, const http::response<http::string_body>& res)
@@ -148,11 +188,11 @@ struct engine::impl
             throw op_error("HTTP reply body does not contain \"" + st.expect_body + "\"");
     }
 
-    net::awaitable<void> http_exchange(beast::tcp_stream& s, beast::flat_buffer& buffer, const step_spec& st,
+    net::awaitable<void> http_exchange(tcp::socket& s, beast::flat_buffer& buffer, const step_spec& st,
                                        std::uint64_t n, bool keep_alive)
     {
-        auto req = make_request(st, n, keep_alive);
-        auto [wec, wn] = co_await http::async_write(s, req, net::as_tuple(use_awaitable));
+        auto req = request_text(st, n, keep_alive);
+        auto [wec, wn] = co_await net::async_write(s, net::buffer(req), net::as_tuple(use_awaitable));
         check(wec, "HTTP write");
         http::response_parser<http::string_body> parser;
         parser.body_limit(64 * 1024 * 1024);
@@ -161,36 +201,51 @@ struct engine::impl
         check_response(st, parser.get());
     }
 
-    net::awaitable<void> http_churn_op(const step_spec& st, std::uint64_t n)
+    net::awaitable<void> http_churn_op(slot& sl, const step_spec& st, std::uint64_t n)
     {
-        beast::tcp_stream s(ioc);
-        arm(s, st);
+        tcp::socket s(ioc);
+        begin(sl, s, st);
         auto [cec] = co_await s.async_connect(ep, net::as_tuple(use_awaitable));
         check(cec, "connect");
         beast::flat_buffer buffer;
         co_await http_exchange(s, buffer, st, n, false);
         // Close from the client side, so TIME-WAIT lands here and not on the server.
         beast::error_code ignored;
-        s.socket().shutdown(tcp::socket::shutdown_both, ignored);
-        s.socket().close(ignored);
+        s.close(ignored);
     }
 
-    net::awaitable<void> stall_op(const step_spec& st, std::uint64_t n)
+    net::awaitable<void> stall_op(slot& sl, const step_spec& st, std::uint64_t n)
     {
-        beast::tcp_stream s(ioc);
-        arm(s, st);
+        tcp::socket s(ioc);
+        begin(sl, s, st);
         auto [cec] = co_await s.async_connect(ep, net::as_tuple(use_awaitable));
         check(cec, "connect");
         // Half a request line and one header, then silence.
         std::string partial = "GET " + expand(st.path, n) + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
         auto [wec, wn] = co_await net::async_write(s, net::buffer(partial), net::as_tuple(use_awaitable));
         check(wec, "stall write");
-        s.expires_never();
+        sl.socket = nullptr;
         held.push_back(std::move(s));
     }
 
+    // Count one failed operation; an operation the watchdog cut short timed out.
+    void failed(step_result& r, const slot& sl, const std::exception& e, const step_spec& st)
+    {
+        ++r.failed;
+        if(r.first_error.empty())
+        {
+            std::ostringstream msg;
+            if(sl.expired)
+                msg << "no answer within " << st.op_timeout_s << " s (" << e.what() << ")";
+            else
+                msg << e.what();
+            r.first_error = msg.str();
+        }
+    }
+
     // A worker runs operations one after another until the step's count is used up.
-    net::awaitable<void> worker(const op_fn& op, std::size_t& next, std::size_t total, step_result& r)
+    net::awaitable<void> worker(slot& sl, const op_fn& op, std::size_t& next, std::size_t total, step_result& r,
+                                const step_spec& st)
     {
         while(next < total && steady_clock::now() < deadline)
         {
@@ -203,17 +258,18 @@ struct engine::impl
             }
             catch(const std::exception& e)
             {
-                ++r.failed;
-                if(r.first_error.empty())
-                    r.first_error = e.what();
+                failed(r, sl, e, st);
             }
+            sl.socket = nullptr;
         }
+        finished();
     }
 
     // keep-alive: a worker keeps one connection and sends its share of requests on it.
-    net::awaitable<void> keepalive_worker(const step_spec& st, std::size_t& next, std::size_t total, step_result& r)
+    net::awaitable<void> keepalive_worker(slot& sl, const step_spec& st, std::size_t& next, std::size_t total,
+                                          step_result& r)
     {
-        std::optional<beast::tcp_stream> s;
+        std::optional<tcp::socket> s;
         beast::flat_buffer buffer;
         while(next < total && steady_clock::now() < deadline)
         {
@@ -225,27 +281,27 @@ struct engine::impl
                 if(!s)
                 {
                     s.emplace(ioc);
-                    arm(*s, st);
+                    begin(sl, *s, st);
                     auto [cec] = co_await s->async_connect(ep, net::as_tuple(use_awaitable));
                     check(cec, "connect");
                     buffer.clear();
                 }
-                arm(*s, st);
+                begin(sl, *s, st);
                 co_await http_exchange(*s, buffer, st, n, true);
             }
             catch(const std::exception& e)
             {
-                ++r.failed;
-                if(r.first_error.empty())
-                    r.first_error = e.what();
+                failed(r, sl, e, st);
                 s.reset();
             }
+            sl.socket = nullptr;
         }
         if(s)
         {
             beast::error_code ignored;
-            s->socket().shutdown(tcp::socket::shutdown_both, ignored);
+            s->shutdown(tcp::socket::shutdown_both, ignored);
         }
+        finished();
     }
 };
 
@@ -267,27 +323,36 @@ step_result engine::run(const step_spec& st, std::uint16_t port, milliseconds ti
                                                     : st.connections;
     std::size_t workers = std::max<std::size_t>(1, std::min(st.concurrency, total));
 
-    op_fn op;
-    if(st.kind == "ws-churn")
-        op = [&](std::uint64_t n) { return m.ws_op(st, n, false); };
-    else if(st.kind == "ws-abort")
-        op = [&](std::uint64_t n) { return m.ws_op(st, n, true); };
-    else if(st.kind == "http-churn")
-        op = [&](std::uint64_t n) { return m.http_churn_op(st, n); };
-    else if(st.kind == "stall")
-        op = [&](std::uint64_t n) { return m.stall_op(st, n); };
-    else if(st.kind != "http-keepalive")
+    auto& k = kinds();
+    if(std::none_of(k.begin(), k.end(), [&](auto& kind) { return kind.first == st.kind; }))
         throw std::invalid_argument("unknown workload kind '" + st.kind + "'");
 
     m.ioc.restart();
+    m.slots.assign(workers, slot{});
+    m.running = workers;
+    std::vector<op_fn> ops(workers);
     for(std::size_t w = 0; w < workers; ++w)
     {
+        auto& sl = m.slots[w];
         if(st.kind == "http-keepalive")
-            net::co_spawn(m.ioc, m.keepalive_worker(st, next, total, r), net::detached);
-        else
-            net::co_spawn(m.ioc, m.worker(op, next, total, r), net::detached);
+        {
+            net::co_spawn(m.ioc, m.keepalive_worker(sl, st, next, total, r), net::detached);
+            continue;
+        }
+        // Each worker's operations register their socket in the worker's own slot.
+        ops[w] = [&m, &st, &sl, kind = st.kind](std::uint64_t n) -> net::awaitable<void> {
+            if(kind == "ws-churn")
+                return m.ws_op(sl, st, n, false);
+            if(kind == "ws-abort")
+                return m.ws_op(sl, st, n, true);
+            if(kind == "http-churn")
+                return m.http_churn_op(sl, st, n);
+            return m.stall_op(sl, st, n);
+        };
+        net::co_spawn(m.ioc, m.worker(sl, ops[w], next, total, r, st), net::detached);
     }
-    // Every stream expires at the deadline, so run() returns by then (plus a little).
+    net::co_spawn(m.ioc, m.watchdog(), net::detached);
+    // The watchdog closes whatever is past its deadline, so run() returns by then (plus a tick).
     m.ioc.run();
 
     r.seconds = duration<double>(steady_clock::now() - start).count();
