@@ -12,8 +12,8 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
 # Boost and zlib headers are architecture-independent: search /usr/include last, after
 # the cross sysroot, so the target's own libc headers always win.
-string(APPEND CMAKE_CXX_FLAGS_INIT " -idirafter /usr/include")
-string(APPEND CMAKE_EXE_LINKER_FLAGS_INIT " -L/usr/lib/${triple}")
+set(CMAKE_CXX_FLAGS_INIT "-idirafter /usr/include")
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-L/usr/lib/${triple}")
 
 # Run target programs (tests, leaklab's servers) under qemu-user with the cross sysroot.
 set(CMAKE_CROSSCOMPILING_EMULATOR qemu-${CMAKE_SYSTEM_PROCESSOR};-L;/usr/${triple})

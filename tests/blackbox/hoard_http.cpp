@@ -1,11 +1,14 @@
 // A small HTTP server that is not a lab and knows nothing of leaklab: no
 // LISTENING line, no /metrics. `leaklab probe` must judge it from /proc alone.
 //
-//   hoard_http PORT [--hoard BYTES] [--crash-after N]
+//   hoard_http PORT [--hoard BYTES] [--lose BYTES] [--crash-after N] [--read-timeout-ms MS]
 //
 // Every request is answered 200 "ok". With --hoard, each request also keeps
 // BYTES of memory forever (an "audit log" nobody reads); without it nothing is kept.
 // With --crash-after, the server aborts on request N (for the harness's crash path).
+// A client that sends nothing for --read-timeout-ms (default 30000) is dropped.
+// With --lose, each request also allocates BYTES and drops the only pointer to them:
+// memory nothing can reach, which LeakSanitizer reports at exit (a positive control).
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -25,7 +28,9 @@ using tcp = net::ip::tcp;
 namespace {
 
 std::size_t hoard_bytes = 0;
+std::size_t lose_bytes = 0;
 long crash_after = -1;
+long read_timeout_ms = 30000;
 long served = 0;
 std::deque<std::string> audit_log;
 
@@ -36,7 +41,7 @@ net::awaitable<void> serve(tcp::socket socket)
     for(;;)
     {
         http::request<http::string_body> req;
-        stream.expires_after(std::chrono::seconds(30));
+        stream.expires_after(std::chrono::milliseconds(read_timeout_ms));
         auto [ec, n] = co_await http::async_read(stream, buffer, req, net::as_tuple(net::use_awaitable));
         if(ec)
             break;
@@ -45,6 +50,12 @@ net::awaitable<void> serve(tcp::socket socket)
         // Keep a copy of the request "for auditing", padded to the configured size.
         if(hoard_bytes)
             audit_log.emplace_back(std::string(req.target()) + std::string(hoard_bytes, '.'));
+        if(lose_bytes)
+        {
+            auto* scratch = new char[lose_bytes];
+            scratch[0] = static_cast<char>(served);
+            [[maybe_unused]] volatile char* lost = scratch;
+        }
         http::response<http::string_body> res{http::status::ok, req.version()};
         res.set(http::field::content_type, "text/plain");
         res.keep_alive(req.keep_alive());
@@ -75,15 +86,19 @@ int main(int argc, char* argv[])
 {
     if(argc < 2)
     {
-        std::cerr << "usage: hoard_http PORT [--hoard BYTES] [--crash-after N]\n";
+        std::cerr << "usage: hoard_http PORT [--hoard BYTES] [--lose BYTES] [--crash-after N] [--read-timeout-ms MS]\n";
         return 2;
     }
     for(int i = 2; i + 1 < argc; i += 2)
     {
         if(std::strcmp(argv[i], "--hoard") == 0)
             hoard_bytes = std::strtoul(argv[i + 1], nullptr, 10);
+        else if(std::strcmp(argv[i], "--lose") == 0)
+            lose_bytes = std::strtoul(argv[i + 1], nullptr, 10);
         else if(std::strcmp(argv[i], "--crash-after") == 0)
             crash_after = std::strtol(argv[i + 1], nullptr, 10);
+        else if(std::strcmp(argv[i], "--read-timeout-ms") == 0)
+            read_timeout_ms = std::strtol(argv[i + 1], nullptr, 10);
     }
     net::io_context ioc;
     tcp::acceptor acceptor(ioc);

@@ -135,7 +135,8 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
             std::ostringstream row;
             row << std::left << std::setw(20) << m.name << std::right << std::setw(12)
                 << format_value(m.baseline, m.unit) << std::setw(12) << format_value(m.final_value, m.unit)
-                << std::setw(14) << format_slope(m.slope_per_op, m.unit) << std::setw(10) << format_p(m.p_value)
+                << std::setw(14) << (m.judged ? format_slope(m.slope_per_op, m.unit) : "-") << std::setw(10)
+                << (m.judged ? format_p(m.p_value) : "-")
                 << std::setw(14) << format_slope(m.threshold, m.unit) << "  ";
             out << row.str() << (m.flagged ? paint("GROWS", "1;31") + "  " + m.reason : m.reason) << '\n';
         }
@@ -143,6 +144,16 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
 
     for(auto& w : r.warnings)
         out << "warning: " << w << '\n';
+    // What the exit-time tools said, next to what growth said.
+    if(!r.tool_reports.empty())
+    {
+        out << "sanitizer reports from the server:\n";
+        for(auto& line : r.tool_reports)
+            out << "  " << line << '\n';
+    }
+    else if(!h.sanitizer.empty() && r.verdict != "error")
+        out << h.sanitizer << " sanitizer: no reports at exit" << (r.verdict == "leak" ? " (this leak is invisible to it)" : "")
+            << '\n';
     out << '\n';
     if(r.verdict == "leak")
     {
@@ -181,9 +192,10 @@ json::object to_json(const heading& h, const run::result& r)
         jm["unit"] = m.unit;
         jm["baseline"] = m.baseline;
         jm["final"] = m.final_value;
-        jm["slope_per_op"] = m.slope_per_op;
-        jm["late_slope_per_op"] = m.late_slope_per_op;
-        jm["p_value"] = m.p_value;
+        jm["judged"] = m.judged;
+        jm["slope_per_op"] = m.judged ? json::value(m.slope_per_op) : json::value(nullptr);
+        jm["late_slope_per_op"] = m.judged ? json::value(m.late_slope_per_op) : json::value(nullptr);
+        jm["p_value"] = m.judged ? json::value(m.p_value) : json::value(nullptr);
         jm["threshold_per_op"] = m.threshold;
         jm["flagged"] = m.flagged;
         jm["reason"] = m.reason;
@@ -224,6 +236,13 @@ json::object to_json(const heading& h, const run::result& r)
     for(auto& w : r.warnings)
         warnings.push_back(json::value(w));
     o["warnings"] = std::move(warnings);
+    json::object tools;
+    tools["sanitizer"] = h.sanitizer.empty() ? json::value(nullptr) : json::value(h.sanitizer);
+    json::array reports;
+    for(auto& line : r.tool_reports)
+        reports.push_back(json::value(line));
+    tools["reports"] = std::move(reports);
+    o["tools"] = std::move(tools);
     o["command"] = r.command;
     o["server_exit"] = r.server_exit;
     if(!r.stderr_tail.empty())
@@ -265,6 +284,15 @@ std::vector<std::filesystem::path> write_compare_charts(const std::filesystem::p
     {
         svg_chart c;
         c.title = "lab " + h.lab + ": " + name;
+        // What each line means, in words: the verdict on this metric and its slope.
+        auto summary = [&](const run::result& r, const char* label) {
+            for(auto& m : r.metrics)
+                if(m.name == name)
+                    return std::string(label) + " " + (m.flagged ? "grows " : "flat, ") +
+                           format_value(m.slope_per_op, m.unit) + "/op";
+            return std::string(label) + " not measured";
+        };
+        c.subtitle = summary(leaky, "leaky:") + "   |   " + summary(fixed, "fixed:");
         c.x_label = "operations";
         c.y_label = name;
         c.unit = verdict::unit_of(name);

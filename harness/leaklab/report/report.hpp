@@ -19,6 +19,7 @@ struct heading
     std::string lab;       // "01-heartbeat-keeps-session-alive", or "" for a probe
     std::string title;
     std::string variant;   // "leaky", "fixed", "student", or "" for a probe
+    std::string sanitizer; // the build's sanitizer ("address", "thread") or ""
 };
 
 // Progress on stderr: a line rewritten in place on a terminal, plain lines otherwise.

@@ -15,7 +15,7 @@ namespace
 {
 
 constexpr double width = 720, height = 360;
-constexpr double plot_left = 76, plot_top = 46, plot_right = 540, plot_bottom = 306;
+constexpr double plot_left = 76, plot_top = 52, plot_right = 540, plot_bottom = 306;
 constexpr double legend_x = 556;
 constexpr std::size_t legend_max_chars = 20;
 constexpr const char* palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
@@ -246,6 +246,9 @@ void write_header(std::ostringstream& out, const svg_chart& c)
     out << "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
     out << "<text x=\"" << coord((plot_left + plot_right) / 2) << "\" y=\"26\" text-anchor=\"middle\""
         << " font-size=\"15\" font-weight=\"bold\" fill=\"#222222\">" << escape_xml(c.title) << "</text>\n";
+    if(!c.subtitle.empty())
+        out << "<text x=\"" << coord((plot_left + plot_right) / 2) << "\" y=\"40\" text-anchor=\"middle\""
+            << " font-size=\"11\" fill=\"#555555\">" << escape_xml(c.subtitle) << "</text>\n";
 }
 
 // Gridlines and tick labels for both axes.

@@ -26,6 +26,7 @@ struct svg_chart
     std::string y_label;
     std::string unit;
     std::vector<svg_series> series;
+    std::string subtitle = {};  // one line under the title ("" = none)
 };
 
 // A complete standalone SVG document (720x360): title, axes with 4–6 nice

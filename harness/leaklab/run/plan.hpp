@@ -39,6 +39,7 @@ struct plan
     double max_failure_rate = 0.01;      // more failed operations than this in the first round: error
     std::map<std::string, rule_override> thresholds;
     std::vector<std::string> ignore_metrics;  // exported but not judged
+    std::map<std::string, std::string> unjudged;  // reported, not judged, with the reason why
 };
 
 } // namespace leaklab::run

@@ -5,6 +5,7 @@
 #include "leaklab/workload/workload.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -31,6 +32,19 @@ std::string describe_workload(const plan& p)
 }
 
 namespace {
+
+// The one-line summaries ASan, LSan, TSan and UBSan print ("SUMMARY: AddressSanitizer: 96
+// byte(s) leaked in 3 allocation(s).", "SUMMARY: ThreadSanitizer: data race ..."), once each.
+std::vector<std::string> sanitizer_summaries(const std::filesystem::path& stderr_log)
+{
+    std::vector<std::string> out;
+    std::ifstream in(stderr_log);
+    for(std::string line; std::getline(in, line) && out.size() < 20;)
+        if(line.rfind("SUMMARY: ", 0) == 0 && line.find("Sanitizer") != std::string::npos &&
+           std::find(out.begin(), out.end(), line) == out.end())
+            out.push_back(line);
+    return out;
+}
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to)
 {
@@ -80,6 +94,19 @@ std::vector<metric_result> judge_all(const plan& p, const std::vector<round_reco
             continue;
 
         auto rule = verdict::default_rule(name);
+        if(auto u = p.unjudged.find(name); u != p.unjudged.end())
+        {
+            metric_result m;
+            m.name = name;
+            m.unit = verdict::unit_of(name);
+            m.baseline = y.front();
+            m.final_value = y.back();
+            m.threshold = rule.per_op_threshold;
+            m.judged = false;
+            m.reason = "not judged: " + u->second;
+            out.push_back(m);
+            continue;
+        }
         if(auto o = p.thresholds.find(name); o != p.thresholds.end())
         {
             if(o->second.per_op)
@@ -240,9 +267,13 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
     {
         auto st = server->stop(3000ms);
         r.server_exit = st.describe();
-        if(r.verdict != "error" && !(st.exited && st.code == 0))
-            r.warnings.push_back("the server did not stop cleanly on SIGTERM within 3 s: " + st.describe());
         r.stderr_tail = server->stderr_tail(20);
+        r.tool_reports = sanitizer_summaries(server->stderr_path());
+        if(r.verdict != "error" && !(st.exited && st.code == 0))
+            r.warnings.push_back(!st.exited ? "the server did not stop on SIGTERM within 3 s and was " + st.describe()
+                                 : r.tool_reports.empty() ? "the server " + st.describe() + " after SIGTERM"
+                                                          : "the server " + st.describe() +
+                                                                " after SIGTERM: the sanitizer's exit code, see its reports");
     }
     r.duration_s = duration<double>(steady_clock::now() - started).count();
     return r;

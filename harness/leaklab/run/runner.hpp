@@ -52,6 +52,7 @@ struct metric_result
     double p_value = 1;
     double threshold = 0;
     bool flagged = false;
+    bool judged = true;         // false: reported only (see reason)
     std::string reason;
 };
 
@@ -68,6 +69,7 @@ struct result
     double duration_s = 0;
     std::string server_exit;        // how the server ended
     std::string stderr_tail;
+    std::vector<std::string> tool_reports;  // sanitizer SUMMARY lines the server printed (at exit, usually)
     std::string command;            // what was run
     std::vector<std::string> flagged() const;
 };
