@@ -8,6 +8,9 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <array>
+#include <deque>
+#include <memory_resource>
 #include <functional>
 #include <optional>
 #include <sstream>
@@ -71,22 +74,29 @@ using op_fn = std::function<net::awaitable<void>(std::uint64_t n)>;
 
 } // namespace
 
-// One client's current operation: its socket and the time it must be done by.
+// One client's current operation: its socket and the time it must be done by,
+// and the read buffer it reuses from one connection to the next.
 struct slot
 {
     tcp::socket* socket = nullptr;
     steady_clock::time_point deadline;
     bool expired = false;  // the watchdog closed the socket
+    beast::flat_buffer buffer;
+    std::string request;   // the request being sent, its capacity reused
+    // Response headers are parsed into this arena, reset per reply: no malloc per header.
+    std::array<std::byte, 4096> arena_bytes;
+    std::pmr::monotonic_buffer_resource arena{arena_bytes.data(), arena_bytes.size()};
 };
 
 struct engine::impl
 {
-    net::io_context ioc{1};
+    // One thread, and nothing is ever posted to it from another: no locking needed.
+    net::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
     tcp::endpoint ep;
     steady_clock::time_point deadline;
     std::uint64_t counter = 0;  // per-run request counter for "{n}"
     std::vector<tcp::socket> held;
-    std::vector<slot> slots;
+    std::deque<slot> slots;  // a deque: slots never move (each holds its own arena)
     std::size_t running = 0;    // workers not yet finished
     net::steady_timer tick{ioc};
 
@@ -164,22 +174,26 @@ struct engine::impl
         check(xec, "websocket close");
     }
 
-    // The request as bytes on the wire: only the target and body vary per request.
-    std::string request_text(const step_spec& st, std::uint64_t n, bool keep_alive)
+    // The request as bytes on the wire, written into `out`: only the target and body vary.
+    void request_text(std::string& out, const step_spec& st, std::uint64_t n, bool keep_alive)
     {
-        std::string body = expand(st.body, n);
-        std::string text = st.method + " " + expand(st.path, n) + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                           std::to_string(ep.port()) + "\r\nUser-Agent: leaklab\r\n";
+        std::string body = st.body.empty() ? std::string() : expand(st.body, n);
+        out.clear();
+        out.append(st.method).append(" ").append(expand(st.path, n)).append(" HTTP/1.1\r\nHost: 127.0.0.1:");
+        out.append(std::to_string(ep.port())).append("\r\nUser-Agent: leaklab\r\n");
         if(!keep_alive)
-            text += "Connection: close\r\n";
+            out.append("Connection: close\r\n");
         if(!body.empty())
-            text += "Content-Type: application/json\r\n";
+            out.append("Content-Type: application/json\r\n");
         if(!body.empty() || st.method == "POST" || st.method == "PUT" || st.method == "PATCH")
-            text += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-        return text + "\r\n" + body;
+            out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+        out.append("\r\n").append(body);
     }
 
-    void check_response(const step_spec& st, const http::response<http::string_body>& res)
+    using response_fields = http::basic_fields<std::pmr::polymorphic_allocator<char>>;
+    using response = http::response<http::string_body, response_fields>;
+
+    void check_response(const step_spec& st, const response& res)
     {
         if(res.result_int() != st.expect_status)
             throw op_error("HTTP status " + std::to_string(res.result_int()) + ", expected " +
@@ -188,15 +202,19 @@ struct engine::impl
             throw op_error("HTTP reply body does not contain \"" + st.expect_body + "\"");
     }
 
-    net::awaitable<void> http_exchange(tcp::socket& s, beast::flat_buffer& buffer, const step_spec& st,
-                                       std::uint64_t n, bool keep_alive)
+    net::awaitable<void> http_exchange(slot& sl, tcp::socket& s, const step_spec& st, std::uint64_t n, bool keep_alive)
     {
-        auto req = request_text(st, n, keep_alive);
-        auto [wec, wn] = co_await net::async_write(s, net::buffer(req), net::as_tuple(use_awaitable));
+        request_text(sl.request, st, n, keep_alive);
+        auto [wec, wn] = co_await net::async_write(s, net::buffer(sl.request), net::as_tuple(use_awaitable));
         check(wec, "HTTP write");
-        http::response_parser<http::string_body> parser;
+        // Wait until the reply arrives, so the first read finds data (no speculative EAGAIN).
+        auto [aec] = co_await s.async_wait(tcp::socket::wait_read, net::as_tuple(use_awaitable));
+        check(aec, "HTTP read");
+        sl.arena.release();
+        http::response_parser<http::string_body, std::pmr::polymorphic_allocator<char>> parser(
+            std::piecewise_construct, std::make_tuple(), std::make_tuple(&sl.arena));
         parser.body_limit(64 * 1024 * 1024);
-        auto [rec, rn] = co_await http::async_read(s, buffer, parser, net::as_tuple(use_awaitable));
+        auto [rec, rn] = co_await http::async_read(s, sl.buffer, parser, net::as_tuple(use_awaitable));
         check(rec, "HTTP read");
         check_response(st, parser.get());
     }
@@ -207,8 +225,8 @@ struct engine::impl
         begin(sl, s, st);
         auto [cec] = co_await s.async_connect(ep, net::as_tuple(use_awaitable));
         check(cec, "connect");
-        beast::flat_buffer buffer;
-        co_await http_exchange(s, buffer, st, n, false);
+        sl.buffer.clear();
+        co_await http_exchange(sl, s, st, n, false);
         // Close from the client side, so TIME-WAIT lands here and not on the server.
         beast::error_code ignored;
         s.close(ignored);
@@ -270,7 +288,6 @@ struct engine::impl
                                           step_result& r)
     {
         std::optional<tcp::socket> s;
-        beast::flat_buffer buffer;
         while(next < total && steady_clock::now() < deadline)
         {
             ++next;
@@ -284,10 +301,10 @@ struct engine::impl
                     begin(sl, *s, st);
                     auto [cec] = co_await s->async_connect(ep, net::as_tuple(use_awaitable));
                     check(cec, "connect");
-                    buffer.clear();
+                    sl.buffer.clear();
                 }
                 begin(sl, *s, st);
-                co_await http_exchange(*s, buffer, st, n, true);
+                co_await http_exchange(sl, *s, st, n, true);
             }
             catch(const std::exception& e)
             {
@@ -328,7 +345,9 @@ step_result engine::run(const step_spec& st, std::uint16_t port, milliseconds ti
         throw std::invalid_argument("unknown workload kind '" + st.kind + "'");
 
     m.ioc.restart();
-    m.slots.assign(workers, slot{});
+    m.slots.clear();
+    for(std::size_t w = 0; w < workers; ++w)
+        m.slots.emplace_back();
     m.running = workers;
     std::vector<op_fn> ops(workers);
     for(std::size_t w = 0; w < workers; ++w)
@@ -340,15 +359,12 @@ step_result engine::run(const step_spec& st, std::uint16_t port, milliseconds ti
             continue;
         }
         // Each worker's operations register their socket in the worker's own slot.
-        ops[w] = [&m, &st, &sl, kind = st.kind](std::uint64_t n) -> net::awaitable<void> {
-            if(kind == "ws-churn")
-                return m.ws_op(sl, st, n, false);
-            if(kind == "ws-abort")
-                return m.ws_op(sl, st, n, true);
-            if(kind == "http-churn")
-                return m.http_churn_op(sl, st, n);
-            return m.stall_op(sl, st, n);
-        };
+        if(st.kind == "ws-churn" || st.kind == "ws-abort")
+            ops[w] = [&m, &st, &sl, abort = st.kind == "ws-abort"](std::uint64_t n) { return m.ws_op(sl, st, n, abort); };
+        else if(st.kind == "http-churn")
+            ops[w] = [&m, &st, &sl](std::uint64_t n) { return m.http_churn_op(sl, st, n); };
+        else
+            ops[w] = [&m, &st, &sl](std::uint64_t n) { return m.stall_op(sl, st, n); };
         net::co_spawn(m.ioc, m.worker(sl, ops[w], next, total, r, st), net::detached);
     }
     net::co_spawn(m.ioc, m.watchdog(), net::detached);
