@@ -44,20 +44,22 @@ cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$tmp
 trap cleanup EXIT
 
 echo "== 1. HTTP churn, 16 connections at a time, Connection: close ($runs runs each, alternating)"
-: > "$tmp/wrk"; : > "$tmp/leaklab"
+: > "$tmp/wrk"; : > "$tmp/leaklab"; : > "$tmp/ratio"
 for i in $(seq "$runs"); do
   port=$(free_port)
   "$hoard" "$port" & server_pid=$!
   for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
   wrk -t1 -c16 -d5s -H "Connection: close" "http://127.0.0.1:$port/" | awk '/Requests\/sec/ {print int($2)}' >> "$tmp/wrk"
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
-  "$leaklab" probe --cmd "$hoard {port}" --workload http-churn --connections 8000 --concurrency 16 \
+  "$leaklab" probe --cmd "$hoard {port}" --workload http-churn --connections 30000 --concurrency 16 \
     --rounds 9 --quiet --json "$tmp/probe.json" >/dev/null || true
   rate_of "$tmp/probe.json" >> "$tmp/leaklab"
-  echo "   run $i: wrk $(tail -1 "$tmp/wrk") req/s, leaklab $(tail -1 "$tmp/leaklab") req/s"
+  ratio=$(awk -v a="$(tail -1 "$tmp/leaklab")" -v b="$(tail -1 "$tmp/wrk")" 'BEGIN{printf "%.2f", a/b}')
+  echo "$ratio" >> "$tmp/ratio"
+  echo "   run $i: wrk $(tail -1 "$tmp/wrk") req/s, leaklab $(tail -1 "$tmp/leaklab") req/s, ratio $ratio"
 done
 w=$(median < "$tmp/wrk"); l=$(median < "$tmp/leaklab")
-echo "   median: wrk $w req/s, leaklab $l req/s, ratio leaklab/wrk $(awk -v a="$l" -v b="$w" 'BEGIN{printf "%.2f", a/b}')"
+echo "   median: wrk $w req/s, leaklab $l req/s; ratio of medians $(awk -v a="$l" -v b="$w" 'BEGIN{printf "%.2f", a/b}'), median of run ratios $(median < "$tmp/ratio")"
 
 echo "== 2. WebSocket open/echo 1 message/close against lab01-fixed ($runs runs)"
 : > "$tmp/ws"
