@@ -57,12 +57,18 @@ TEST_CASE("every lab in the repository has a valid manifest")
         CHECK(!m.upstream.empty());
         CHECK(m.expect.at("leaky").verdict == "leak");
         CHECK(!m.expect.at("leaky").flagged.empty());
-        // Every student file exists in both the lab and its solution.
+        // Every student file exists in both the lab and its solution, and the fix changes something.
+        bool differs = false;
         for(auto& f : m.student_files)
         {
+            auto fixed = fs::path(LEAKLAB_TEST_ROOT) / "solutions" / m.name() / f;
             CHECK(fs::exists(m.dir / f));
-            CHECK(fs::exists(fs::path(LEAKLAB_TEST_ROOT) / "solutions" / m.name() / f));
+            CHECK(fs::exists(fixed));
+            std::ifstream a(m.dir / f), b(fixed);
+            std::string text_a((std::istreambuf_iterator<char>(a)), {}), text_b((std::istreambuf_iterator<char>(b)), {});
+            differs = differs || text_a != text_b;
         }
+        CHECK(differs);
     }
 }
 

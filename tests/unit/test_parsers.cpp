@@ -51,3 +51,14 @@ TEST_CASE("task counts are the integer metrics")
     CHECK_FALSE(sample::is_task_count("heap_bytes"));
     CHECK_FALSE(sample::is_task_count("rss_bytes"));
 }
+
+TEST_CASE("request bodies are padded to body_bytes at {pad}")
+{
+    auto b = workload::make_body(R"({"device":"d-{n}","samples":"{pad}"})", 7, 100);
+    CHECK(b.size() == 100);
+    CHECK(b.rfind(R"({"device":"d-7","samples":"xx)", 0) == 0);
+    CHECK(b.substr(b.size() - 2) == "\"}");
+    CHECK(workload::make_body("{pad}", 1, 0).empty());
+    CHECK(workload::make_body("no pad {n}", 3, 500) == "no pad 3");
+    CHECK(workload::make_body("{pad}tail", 1, 2) == "tail");
+}

@@ -125,7 +125,7 @@ json::value parse_json(const std::string& text, const std::string& where)
 workload::step_spec parse_step(const json::value& v, const std::string& where)
 {
     reader r(v, where, {"kind", "path", "connections", "requests", "concurrency", "messages", "message",
-                        "method", "body", "expect_status", "expect_body", "op_timeout_s", "settle_min_ms"});
+                        "method", "body", "body_bytes", "expect_status", "expect_body", "op_timeout_s", "settle_min_ms"});
     workload::step_spec s;
     s.kind = r.string("kind");
     auto& kinds = workload::kinds();
@@ -148,6 +148,7 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
     if(http_verb_unknown(s.method))
         throw manifest_error(r.path("method") + ": unknown HTTP method \"" + s.method + "\"");
     s.body = r.string("body", s.body);
+    s.body_bytes = r.count("body_bytes", s.body_bytes, 0, 64 * 1024 * 1024);
     s.expect_status = static_cast<unsigned>(r.count("expect_status", s.expect_status, 100, 599));
     s.expect_body = r.string("expect_body", s.expect_body);
     s.op_timeout_s = r.number("op_timeout_s", s.op_timeout_s, 0.1, 600);
@@ -157,7 +158,7 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
 
 run::plan parse_plan_value(const json::value& v, const std::string& where)
 {
-    reader r(v, where, {"rounds", "warmup_rounds", "round_timeout_s", "steps", "max_failure_rate"});
+    reader r(v, where, {"rounds", "warmup_rounds", "round_timeout_s", "steps", "max_failure_rate", "stop_failure_rate"});
     run::plan p;
     p.rounds = r.count("rounds", p.rounds, 2, 1000);
     p.warmup_rounds = r.count("warmup_rounds", p.warmup_rounds, 0, 100);
@@ -167,6 +168,7 @@ run::plan parse_plan_value(const json::value& v, const std::string& where)
                              " (fewer rounds cannot show a significant trend at p<0.001)");
     p.round_timeout_s = r.number("round_timeout_s", p.round_timeout_s, 0.5, 3600);
     p.max_failure_rate = r.number("max_failure_rate", p.max_failure_rate, 0, 1);
+    p.stop_failure_rate = r.number("stop_failure_rate", p.stop_failure_rate, 0.01, 1);
     if(!r.has("steps") || !r.at("steps").is_array() || r.at("steps").as_array().empty())
         throw manifest_error(where + ".steps: expected a non-empty array of workload steps");
     auto& steps = r.at("steps").as_array();

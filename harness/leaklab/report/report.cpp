@@ -155,7 +155,9 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
         out << h.sanitizer << " sanitizer: no reports at exit" << (r.verdict == "leak" ? " (this leak is invisible to it)" : "")
             << '\n';
     out << '\n';
-    if(r.verdict == "leak")
+    if(r.verdict == "leak" && !r.stopped_serving.empty())
+        out << "verdict: " << paint("LEAK", "1;31") << " (" << r.stopped_serving << ")\n";
+    else if(r.verdict == "leak")
     {
         std::string names;
         for(auto& n : r.flagged())
@@ -232,6 +234,8 @@ json::object to_json(const heading& h, const run::result& r)
     o["duration_s"] = r.duration_s;
     if(r.verdict == "error")
         o["error"] = r.error;
+    if(!r.stopped_serving.empty())
+        o["stopped_serving"] = r.stopped_serving;
     json::array warnings;
     for(auto& w : r.warnings)
         warnings.push_back(json::value(w));

@@ -236,14 +236,34 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                 r.warnings.push_back("round " + std::to_string(round) + ": " + std::to_string(rec.failed) + " of " +
                                      std::to_string(rec.ops) + " operations failed (first: " + rec.first_error + ")");
             if(rec.timed_out)
-                r.warnings.push_back("round " + std::to_string(round) + " hit its time bound of " +
-                                     std::to_string(p.round_timeout_s) + " s");
+            {
+                std::ostringstream msg;
+                msg << "round " << round << " hit its time bound of " << p.round_timeout_s << " s";
+                r.warnings.push_back(msg.str());
+            }
             r.rounds.push_back(rec);
             if(progress)
                 progress(p, rec);
+
+            // A server that served round 1 and then stops answering will not recover
+            // (a lock never released, descriptors exhausted): that is the verdict.
+            if(round > 1 && rec.ops > 0 && double(rec.failed) >= p.stop_failure_rate * double(rec.ops))
+            {
+                r.stopped_serving = "the server stopped serving in round " + std::to_string(round) + ": " +
+                                    std::to_string(rec.failed) + " of " + std::to_string(rec.ops) +
+                                    " operations failed (first: " + rec.first_error + ")";
+                break;
+            }
         }
 
         r.metrics = judge_all(p, r.rounds);
+        if(!r.stopped_serving.empty())
+            for(auto& m : r.metrics)
+                if(m.name == "failed_ops")
+                {
+                    m.flagged = true;
+                    m.reason = r.stopped_serving;
+                }
         r.verdict = r.flagged().empty() ? "clean" : "leak";
         std::size_t unsettled = std::count_if(r.rounds.begin(), r.rounds.end(), [](auto& x) { return !x.settled; });
         if(unsettled > 0)

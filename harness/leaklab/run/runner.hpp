@@ -61,6 +61,7 @@ struct result
     std::string verdict = "error";  // "leak" | "clean" | "error"
     std::string error;              // why, when the verdict is error
     std::vector<std::string> warnings;
+    std::string stopped_serving;    // set when the server stopped answering after round 1: what was seen
     std::vector<round_record> rounds;
     std::vector<metric_result> metrics;
     std::string workload;           // e.g. "ws-churn+ws-abort"

@@ -56,6 +56,17 @@ std::string expand(const std::string& tmpl, std::uint64_t n, std::uint64_t i)
     return out;
 }
 
+std::string make_body(const std::string& tmpl, std::uint64_t n, std::size_t bytes)
+{
+    std::string body = expand(tmpl, n);
+    auto pad = body.find("{pad}");
+    if(pad == std::string::npos)
+        return body;
+    std::size_t rest = body.size() - 5;
+    body.replace(pad, 5, bytes > rest ? std::string(bytes - rest, 'x') : std::string());
+    return body;
+}
+
 namespace {
 
 // One failed operation: which stage, and why.
@@ -177,7 +188,7 @@ struct engine::impl
     // The request as bytes on the wire, written into `out`: only the target and body vary.
     void request_text(std::string& out, const step_spec& st, std::uint64_t n, bool keep_alive)
     {
-        std::string body = st.body.empty() ? std::string() : expand(st.body, n);
+        std::string body = st.body.empty() ? std::string() : make_body(st.body, n, st.body_bytes);
         out.clear();
         out.append(st.method).append(" ").append(expand(st.path, n)).append(" HTTP/1.1\r\nHost: 127.0.0.1:");
         out.append(std::to_string(ep.port())).append("\r\nUser-Agent: leaklab\r\n");

@@ -22,7 +22,8 @@ struct step_spec
     std::size_t messages = 1;         // ws-*: messages echoed per connection
     std::string message = R"({"device":"d-{n}","temp_c":21.5,"seq":{i}})";  // ws-* message template
     std::string method = "GET";       // http-*
-    std::string body;                 // http-*: request body template
+    std::string body;                 // http-*: request body template ("{n}", "{pad}")
+    std::size_t body_bytes = 0;       // http-*: "{pad}" grows so the body is this long (0 = no padding)
     unsigned expect_status = 200;     // http-*: the status every reply must have
     std::string expect_body;          // http-*: text every reply body must contain ("" = anything)
     double op_timeout_s = 10;         // one operation's deadline
@@ -62,6 +63,9 @@ private:
 
 // "{n}" -> n, "{i}" -> i in a template.
 std::string expand(const std::string& tmpl, std::uint64_t n, std::uint64_t i = 0);
+
+// The request body: the template expanded, "{pad}" filled with 'x' up to `bytes` in all.
+std::string make_body(const std::string& tmpl, std::uint64_t n, std::size_t bytes);
 
 } // namespace leaklab::workload
 

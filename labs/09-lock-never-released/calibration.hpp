@@ -1,0 +1,45 @@
+// The calibration table: one offset per sensor, uploaded by operators and
+// applied to every reading the API serves. Shared by all io threads.
+#ifndef CALIBRATION_HPP
+#define CALIBRATION_HPP
+
+#include <charconv>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+class calibration
+{
+    std::mutex mutex_;
+    std::unordered_map<std::string, double> offsets_;
+
+public:
+    // Apply one update, "sensor=offset"; false if it is malformed.
+    bool update(std::string_view body)
+    {
+        mutex_.lock();
+        auto eq = body.find('=');
+        if(eq == std::string_view::npos || eq == 0)
+            return false;
+        double offset = 0;
+        auto [end, ec] = std::from_chars(body.data() + eq + 1, body.data() + body.size(), offset);
+        if(ec != std::errc() || end != body.data() + body.size())
+            return false;
+        offsets_[std::string(body.substr(0, eq))] = offset;
+        mutex_.unlock();
+        return true;
+    }
+
+    // The offset for a sensor: 0 until it is calibrated.
+    double offset(std::string_view sensor)
+    {
+        mutex_.lock();
+        auto it = offsets_.find(std::string(sensor));
+        double value = it == offsets_.end() ? 0.0 : it->second;
+        mutex_.unlock();
+        return value;
+    }
+};
+
+#endif
