@@ -125,7 +125,8 @@ json::value parse_json(const std::string& text, const std::string& where)
 workload::step_spec parse_step(const json::value& v, const std::string& where)
 {
     reader r(v, where, {"kind", "path", "connections", "requests", "concurrency", "messages", "message",
-                        "method", "body", "body_bytes", "expect_status", "expect_body", "op_timeout_s", "settle_min_ms"});
+                        "method", "body", "body_bytes", "expect_status", "expect_body", "op_timeout_s", "settle_min_ms",
+                        "from_round", "until_round", "fault", "latency_ms"});
     workload::step_spec s;
     s.kind = r.string("kind");
     auto& kinds = workload::kinds();
@@ -153,12 +154,24 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
     s.expect_body = r.string("expect_body", s.expect_body);
     s.op_timeout_s = r.number("op_timeout_s", s.op_timeout_s, 0.1, 600);
     s.settle_min_ms = r.number("settle_min_ms", s.settle_min_ms, 0, 600'000);
+    s.from_round = r.count("from_round", 0, 0, 1000);
+    s.until_round = r.count("until_round", 0, 0, 1000);
+    s.fault = r.string("fault", "");
+    s.latency_ms = r.number("latency_ms", 0, 0, 600'000);
+    if(s.kind == "backend-fault")
+    {
+        if(!(s.fault == "pass" || s.fault == "latency" || s.fault == "stall" || s.fault == "reset"))
+            throw manifest_error(r.path("fault") + ": expected pass, latency, stall or reset");
+    }
+    else if(!s.fault.empty())
+        throw manifest_error(r.path("fault") + ": only a backend-fault step has a fault");
     return s;
 }
 
 run::plan parse_plan_value(const json::value& v, const std::string& where)
 {
-    reader r(v, where, {"rounds", "warmup_rounds", "round_timeout_s", "steps", "max_failure_rate", "stop_failure_rate"});
+    reader r(v, where, {"rounds", "warmup_rounds", "round_timeout_s", "steps", "max_failure_rate", "stop_failure_rate",
+                        "stop_when_failing"});
     run::plan p;
     p.rounds = r.count("rounds", p.rounds, 2, 1000);
     p.warmup_rounds = r.count("warmup_rounds", p.warmup_rounds, 0, 100);
@@ -169,6 +182,12 @@ run::plan parse_plan_value(const json::value& v, const std::string& where)
     p.round_timeout_s = r.number("round_timeout_s", p.round_timeout_s, 0.5, 3600);
     p.max_failure_rate = r.number("max_failure_rate", p.max_failure_rate, 0, 1);
     p.stop_failure_rate = r.number("stop_failure_rate", p.stop_failure_rate, 0.01, 1);
+    if(r.has("stop_when_failing"))
+    {
+        if(!r.at("stop_when_failing").is_bool())
+            throw manifest_error(r.path("stop_when_failing") + ": expected true or false");
+        p.stop_when_failing = r.at("stop_when_failing").as_bool();
+    }
     if(!r.has("steps") || !r.at("steps").is_array() || r.at("steps").as_array().empty())
         throw manifest_error(where + ".steps: expected a non-empty array of workload steps");
     auto& steps = r.at("steps").as_array();
@@ -220,7 +239,7 @@ manifest load_manifest(const std::filesystem::path& file)
     std::string where = file.string();
     auto v = parse_json(read_file(file), where);
     reader r(v, where, {"id", "slug", "title", "section", "summary", "style", "student_files", "server_args",
-                        "env", "rlimit_nofile", "start_timeout_s", "workload", "settle", "thresholds",
+                        "env", "rlimit_nofile", "start_timeout_s", "backend", "workload", "settle", "thresholds",
                         "ignore_metrics", "expect", "hints", "upstream"});
     manifest m;
     m.dir = file.parent_path();
@@ -241,9 +260,20 @@ manifest load_manifest(const std::filesystem::path& file)
     if(r.has("rlimit_nofile"))
         m.nofile = r.count("rlimit_nofile", 0, 16, 1'048'576);
     m.start_timeout_s = r.number("start_timeout_s", m.start_timeout_s, 0.5, 600);
+    if(r.has("backend"))
+    {
+        reader b(r.at("backend"), r.path("backend"), {"kind"});
+        m.plan.backend = b.string("kind");
+        if(m.plan.backend != "redis")
+            throw manifest_error(b.path("kind") + ": the only backend is \"redis\"");
+    }
     if(!r.has("workload"))
         throw manifest_error(where + ": missing required field \"workload\"");
-    m.plan = parse_plan_value(r.at("workload"), r.path("workload"));
+    {
+        auto backend = m.plan.backend;
+        m.plan = parse_plan_value(r.at("workload"), r.path("workload"));
+        m.plan.backend = backend;
+    }
 
     if(r.has("settle"))
     {

@@ -38,6 +38,8 @@ struct plan
     std::chrono::milliseconds settle_quiet{50};
     double max_failure_rate = 0.01;      // more failed operations than this in the first round: error
     double stop_failure_rate = 0.5;      // this many failed in a later round: the server stopped serving
+    bool stop_when_failing = true;       // false: failures are expected evidence (judged as failed_ops)
+    std::string backend;                 // "" or "redis": started for the run, behind a fault proxy
     std::map<std::string, rule_override> thresholds;
     std::vector<std::string> ignore_metrics;  // exported but not judged
     std::map<std::string, std::string> unjudged;  // reported, not judged, with the reason why

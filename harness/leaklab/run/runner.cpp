@@ -1,5 +1,6 @@
 #include "leaklab/run/runner.hpp"
 
+#include "leaklab/backend/backend.hpp"
 #include "leaklab/process/child.hpp"
 #include "leaklab/verdict/rules.hpp"
 #include "leaklab/workload/workload.hpp"
@@ -157,10 +158,20 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
         argv.insert(argv.end(), {"--port", "0", "--metrics-port", "0"});
     r.command = join(argv);
 
+    std::optional<backend::redis_behind_proxy> redis;
     std::optional<process::child> server;
     std::size_t current_round = 0;
     try
     {
+        // The lab's backend first, so the server can connect to it on start.
+        if(p.backend == "redis")
+        {
+            redis.emplace(t.log_dir);
+            for(auto& a : argv)
+                a = replace_all(a, "{backend_port}", std::to_string(redis->port()));
+            r.command = join(argv);
+        }
+
         process::spawn_options so;
         so.argv = argv;
         so.env = t.env;
@@ -190,6 +201,7 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                 progress(p, base);
         }
 
+        std::vector<round_record> failing;
         for(std::size_t round = 1; round <= p.rounds; ++round)
         {
             current_round = round;
@@ -199,6 +211,16 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
             double settle_min = double(p.settle_min.count());
             for(auto& step : p.steps)
             {
+                if((step.from_round && round < step.from_round) || (step.until_round && round > step.until_round))
+                    continue;
+                if(step.kind == "backend-fault")
+                {
+                    if(!redis)
+                        throw std::runtime_error("a backend-fault step needs a backend (\"backend\": {\"kind\": \"redis\"})");
+                    redis->set_fault(backend::parse_fault(step.fault),
+                                     milliseconds(static_cast<long>(step.latency_ms)));
+                    continue;
+                }
                 auto left = duration_cast<milliseconds>(round_deadline - steady_clock::now());
                 if(left.count() <= 0)
                 {
@@ -233,8 +255,7 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
             rec.cumulative_ops = r.ops_total;
             rec.values["failed_ops"] = double(r.failed_total);
             if(rec.failed > 0)
-                r.warnings.push_back("round " + std::to_string(round) + ": " + std::to_string(rec.failed) + " of " +
-                                     std::to_string(rec.ops) + " operations failed (first: " + rec.first_error + ")");
+                failing.push_back(rec);
             if(rec.timed_out)
             {
                 std::ostringstream msg;
@@ -247,13 +268,31 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
 
             // A server that served round 1 and then stops answering will not recover
             // (a lock never released, descriptors exhausted): that is the verdict.
-            if(round > 1 && rec.ops > 0 && double(rec.failed) >= p.stop_failure_rate * double(rec.ops))
+            if(p.stop_when_failing && round > 1 && rec.ops > 0 &&
+               double(rec.failed) >= p.stop_failure_rate * double(rec.ops))
             {
                 r.stopped_serving = "the server stopped serving in round " + std::to_string(round) + ": " +
                                     std::to_string(rec.failed) + " of " + std::to_string(rec.ops) +
                                     " operations failed (first: " + rec.first_error + ")";
                 break;
             }
+        }
+
+        // Failures, in one line however many rounds had them.
+        if(!failing.empty())
+        {
+            std::size_t failed = 0, ops = 0;
+            for(auto& f : failing)
+            {
+                failed += f.failed;
+                ops += f.ops;
+            }
+            std::string which = failing.size() == 1 ? "round " + std::to_string(failing.front().round)
+                                                    : std::to_string(failing.size()) + " rounds (" +
+                                                          std::to_string(failing.front().round) + " to " +
+                                                          std::to_string(failing.back().round) + ")";
+            r.warnings.push_back(std::to_string(failed) + " of " + std::to_string(ops) + " operations failed in " +
+                                 which + " (first: " + failing.front().first_error + ")");
         }
 
         r.metrics = judge_all(p, r.rounds);

@@ -28,6 +28,10 @@ struct step_spec
     std::string expect_body;          // http-*: text every reply body must contain ("" = anything)
     double op_timeout_s = 10;         // one operation's deadline
     double settle_min_ms = 0;         // wait at least this long before sampling after this step
+    std::size_t from_round = 0;       // run only from this round on (0 = every round)
+    std::size_t until_round = 0;      // run only up to this round (0 = every round)
+    std::string fault;                // backend-fault: pass, latency, stall, reset
+    double latency_ms = 0;            // backend-fault latency: the delay per chunk
 };
 
 // The kinds this build knows, with one line each, for `leaklab workloads` and errors.

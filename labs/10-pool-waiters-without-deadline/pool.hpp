@@ -1,0 +1,36 @@
+// The backend pool: a fixed number of Redis connections shared by all requests.
+// A request takes an idle connection, uses it, and gives it back.
+#ifndef POOL_HPP
+#define POOL_HPP
+
+#include "redis.hpp"
+
+#include <boost/asio/experimental/channel.hpp>
+
+#include <chrono>
+#include <memory>
+
+class pool
+{
+    using connection = std::shared_ptr<redis_connection>;
+    net::experimental::channel<void(beast::error_code, connection)> idle_;
+
+public:
+    pool(net::any_io_executor ex, std::size_t size, unsigned short port) : idle_(ex, size)
+    {
+        for(std::size_t i = 0; i < size; ++i)
+            idle_.try_send(beast::error_code{}, std::make_shared<redis_connection>(ex, port));
+    }
+
+    // An idle connection, as soon as there is one.
+    net::awaitable<connection> acquire()
+    {
+        auto [ec, conn] = co_await idle_.async_receive(net::as_tuple(net::use_awaitable));
+        co_return ec ? nullptr : conn;
+    }
+
+    // Give a connection back for the next request.
+    void release(connection conn) { idle_.try_send(beast::error_code{}, std::move(conn)); }
+};
+
+#endif

@@ -1,0 +1,93 @@
+// Telemetry gateway, device counters: GET /hits?device=ID counts the request in
+// Redis (INCR hits:ID) and answers the new count. Redis connections come from a pool.
+#include "pool.hpp"
+
+#include <labkit/server.hpp>
+#include <labkit/spawn.hpp>
+
+#include <boost/asio/detached.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+using net::use_awaitable;
+constexpr auto no_throw = net::as_tuple(use_awaitable);
+
+// The reply to one request.
+net::awaitable<http::response<http::string_body>> handle(const http::request<http::string_body>& req, pool& backends)
+{
+    http::response<http::string_body> res{http::status::ok, req.version()};
+    res.set(http::field::server, "telemetry-gateway");
+    res.set(http::field::content_type, "text/plain");
+    res.keep_alive(req.keep_alive());
+    std::string_view target = req.target();
+
+    if(req.method() == http::verb::get && target.starts_with("/hits?device="))
+    {
+        // Count the hit in Redis, on a pooled connection
+        auto conn = co_await backends.acquire();
+        std::optional<long long> count;
+        if(conn)
+        {
+            count = co_await conn->incr("hits:" + std::string(target.substr(13)));
+            backends.release(std::move(conn));
+        }
+        if(count)
+            res.body() = std::to_string(*count) + "\n";
+        else
+        {
+            res.result(http::status::service_unavailable);
+            res.body() = "backend unavailable\n";
+        }
+    }
+    else
+    {
+        res.result(http::status::not_found);
+        res.body() = "no such endpoint\n";
+    }
+    res.prepare_payload();
+    co_return res;
+}
+
+net::awaitable<void> session(beast::tcp_stream stream, std::shared_ptr<pool> backends)
+{
+    labkit::scoped_count live(labkit::sessions());
+    beast::flat_buffer buffer;
+    for(;;)
+    {
+        // Read a request, within the deadline
+        http::request<http::string_body> req;
+        stream.expires_after(std::chrono::seconds(30));
+        auto [rec, rn] = co_await http::async_read(stream, buffer, req, no_throw);
+        if(rec == http::error::end_of_stream)
+            break;
+        if(rec)
+            co_return fail(rec, "read");
+
+        // Answer it
+        stream.expires_never();
+        auto res = co_await handle(req, *backends);
+        stream.expires_after(std::chrono::seconds(30));
+        auto [wec, wn] = co_await http::async_write(stream, res, no_throw);
+        if(wec)
+            co_return fail(wec, "write");
+        if(!res.keep_alive())
+            break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+int main(int argc, char* argv[])
+{
+    return labkit::run(argc, argv, [](labkit::lab& lab) {
+        auto port = static_cast<unsigned short>(lab.option<int>("backend-port", 6379));
+        auto size = static_cast<std::size_t>(lab.option<int>("pool-size", 4));
+        auto backends = std::make_shared<pool>(lab.ioc().get_executor(), size, port);
+        labkit::accept(lab, [backends](tcp::socket socket) {
+            auto ex = socket.get_executor();
+            labkit::spawn(ex, session(beast::tcp_stream(std::move(socket)), backends), net::detached);
+        });
+    });
+}
