@@ -1,0 +1,143 @@
+// Telemetry gateway, HTTP API: devices upload batches of readings with POST /readings.
+// Every upload is audited: one that is still unanswered when the audit window closes
+// is written to the audit log, so slow storage shows up in the operators' reports.
+#include <labkit/server.hpp>
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <string>
+
+// One line that names a request in the audit log.
+std::string describe(const http::request<http::string_body>& req)
+{
+    return std::string(req.method_string()) + " " + std::string(req.target()) + " (" +
+           std::to_string(req.body().size()) + " bytes)";
+}
+
+class session : public std::enable_shared_from_this<session>
+{
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    http::request<http::string_body> req_;
+    http::response<http::string_body> res_;
+    net::steady_timer audit_;
+    std::chrono::milliseconds audit_window_;
+    labkit::scoped_count live_{labkit::sessions()};
+
+public:
+    session(tcp::socket&& socket, std::chrono::milliseconds audit_window)
+        : stream_(std::move(socket)), audit_(stream_.get_executor()), audit_window_(audit_window)
+    {
+    }
+
+    void run()
+    {
+        net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
+    }
+
+    void do_read()
+    {
+        // Make the request empty before reading, otherwise the operation behavior is undefined
+        req_ = {};
+
+        // Set the timeout
+        stream_.expires_after(std::chrono::seconds(30));
+
+        // Read a request
+        http::async_read(stream_, buffer_, req_, beast::bind_front_handler(&session::on_read, shared_from_this()));
+    }
+
+    void on_read(beast::error_code ec, std::size_t)
+    {
+        // The device closed the connection
+        if(ec == http::error::end_of_stream)
+            return do_close();
+        if(ec)
+            return fail(ec, "read");
+
+        start_audit();
+        handle_request();
+        do_write();
+    }
+
+    // Start the audit clock: a request still unanswered when it runs out is logged.
+    // The session owns the clock, and the handler holds only the line it would log.
+    void start_audit()
+    {
+        audit_.expires_after(audit_window_);
+        audit_.async_wait([what = describe(req_)](beast::error_code ec) {
+            if(!ec)
+                std::clog << "audit: unanswered after the audit window: " << what << '\n';
+        });
+    }
+
+    // Store the upload and build the reply
+    void handle_request()
+    {
+        res_ = {};
+        res_.version(req_.version());
+        res_.keep_alive(req_.keep_alive());
+        res_.set(http::field::server, "telemetry-gateway");
+        res_.set(http::field::content_type, "application/json");
+
+        if(req_.target() != "/readings")
+        {
+            res_.result(http::status::not_found);
+            res_.body() = R"({"error":"no such resource"})";
+        }
+        else if(req_.method() != http::verb::post)
+        {
+            res_.result(http::status::method_not_allowed);
+            res_.body() = R"({"error":"POST readings here"})";
+        }
+        else
+        {
+            res_.result(http::status::created);
+            res_.body() = R"({"accepted":)" + std::to_string(req_.body().size()) + "}";
+        }
+        res_.prepare_payload();
+    }
+
+    void do_write()
+    {
+        // Write the response
+        http::async_write(stream_, res_,
+                          beast::bind_front_handler(&session::on_write, shared_from_this(), res_.keep_alive()));
+    }
+
+    void on_write(bool keep_alive, beast::error_code ec, std::size_t)
+    {
+        // The request is answered: stop its audit clock, so nothing outlives the request
+        audit_.cancel();
+
+        if(ec)
+            return fail(ec, "write");
+
+        // The device asked to close the connection after this reply
+        if(!keep_alive)
+            return do_close();
+
+        // Read another request
+        do_read();
+    }
+
+    void do_close()
+    {
+        // Send a TCP shutdown
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+
+        // At this point the connection is closed gracefully
+    }
+};
+
+int main(int argc, char* argv[])
+{
+    return labkit::run(argc, argv, [](labkit::lab& lab) {
+        auto window = std::chrono::milliseconds(lab.option<int>("audit-ms", 600000));
+        labkit::accept(lab, [window](tcp::socket socket) {
+            std::make_shared<session>(std::move(socket), window)->run();
+        });
+    });
+}

@@ -1,0 +1,186 @@
+// Telemetry gateway, config watch: the operator dashboard opens /watch?device=ID
+// and is told each time that device's configuration changes (POST /config?device=ID).
+#include <labkit/server.hpp>
+#include <labkit/spawn.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+
+using net::use_awaitable;
+using namespace std::chrono_literals;
+constexpr auto no_throw = net::as_tuple(use_awaitable);
+
+// The configuration revision of each device, bumped by every config push.
+class config_store
+{
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::uint64_t> revisions_;
+
+public:
+    std::uint64_t revision(const std::string& device)
+    {
+        std::lock_guard lock(mutex_);
+        auto it = revisions_.find(device);
+        return it == revisions_.end() ? 0 : it->second;
+    }
+
+    std::uint64_t bump(const std::string& device)
+    {
+        std::lock_guard lock(mutex_);
+        return ++revisions_[device];
+    }
+};
+
+config_store& configs()
+{
+    static auto* instance = new config_store;
+    return *instance;
+}
+
+// The value of "device=" in a target such as /watch?device=d-7
+std::string device_of(beast::string_view target)
+{
+    auto pos = target.find("device=");
+    if(pos == beast::string_view::npos)
+        return {};
+    auto value = target.substr(pos + 7);
+    return std::string(value.substr(0, value.find('&')));
+}
+
+std::string revision_json(const std::string& device, std::uint64_t revision)
+{
+    return R"({"device":")" + device + R"(","config_revision":)" + std::to_string(revision) + "}";
+}
+
+class watch_session : public std::enable_shared_from_this<watch_session>
+{
+    websocket::stream<beast::tcp_stream> ws_;
+    std::string device_;
+    std::chrono::milliseconds poll_;
+    net::cancellation_signal stop_watch_;
+    labkit::scoped_count live_{labkit::sessions()};
+
+public:
+    watch_session(beast::tcp_stream&& stream, std::string device, std::chrono::milliseconds poll)
+        : ws_(std::move(stream)), device_(std::move(device)), poll_(poll)
+    {
+    }
+
+    void start(http::request<http::string_body> req)
+    {
+        labkit::spawn(ws_.get_executor(), serve(shared_from_this(), std::move(req)), net::detached);
+    }
+
+private:
+    static net::awaitable<void> serve(std::shared_ptr<watch_session> self, http::request<http::string_body> req)
+    {
+        auto& ws = self->ws_;
+        beast::get_lowest_layer(ws).expires_never();
+        ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+
+        // Accept the upgrade the dashboard sent
+        auto [aec] = co_await ws.async_accept(req, no_throw);
+        if(aec)
+            co_return fail(aec, "accept");
+
+        // Watch the device's configuration in the background, for as long as the session lasts
+        labkit::spawn(ws.get_executor(), watch(self),
+                      net::bind_cancellation_slot(self->stop_watch_.slot(), net::detached));
+
+        // Read (and ignore) whatever the dashboard sends, until it leaves
+        beast::flat_buffer buffer;
+        beast::error_code ec;
+        while(!ec)
+        {
+            std::tie(ec, std::ignore) = co_await ws.async_read(buffer, no_throw);
+            buffer.clear();
+        }
+        if(ec != websocket::error::closed)
+            fail(ec, "read");
+
+        // The dashboard is gone, and so is every task started for it
+        self->stop_watch_.emit(net::cancellation_type::terminal);
+    }
+
+    // Poll the revision on a timer; tell the dashboard each time it moves
+    static net::awaitable<void> watch(std::shared_ptr<watch_session> self)
+    {
+        net::steady_timer timer(self->ws_.get_executor());
+        auto seen = configs().revision(self->device_);
+        for(;;)
+        {
+            timer.expires_after(self->poll_);
+            auto [tec] = co_await timer.async_wait(no_throw);
+            if(tec)
+                co_return;
+
+            auto now = configs().revision(self->device_);
+            if(now == seen)
+                continue;
+            seen = now;
+            auto note = revision_json(self->device_, now);
+            auto [wec, wn] = co_await self->ws_.async_write(net::buffer(note), no_throw);
+            if(wec)
+                co_return fail(wec, "write");
+        }
+    }
+};
+
+// One connection: a dashboard's WebSocket upgrade, or a config push over plain HTTP.
+net::awaitable<void> serve_connection(tcp::socket socket, std::chrono::milliseconds poll)
+{
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    http::request<http::string_body> req;
+
+    // Read the request, with a deadline
+    stream.expires_after(30s);
+    auto [rec, rn] = co_await http::async_read(stream, buffer, req, no_throw);
+    if(rec)
+        co_return fail(rec, "read");
+
+    auto device = device_of(req.target());
+    if(websocket::is_upgrade(req) && req.target().starts_with("/watch") && !device.empty())
+    {
+        std::make_shared<watch_session>(std::move(stream), std::move(device), poll)->start(std::move(req));
+        co_return;
+    }
+
+    // Push a new configuration: only its revision matters here
+    http::response<http::string_body> res{http::status::ok, req.version()};
+    res.keep_alive(false);
+    res.set(http::field::content_type, "application/json");
+    if(req.method() == http::verb::post && req.target().starts_with("/config") && !device.empty())
+        res.body() = revision_json(device, configs().bump(device));
+    else
+    {
+        res.result(http::status::not_found);
+        res.body() = R"({"error":"try POST /config?device=ID or a WebSocket on /watch?device=ID"})";
+    }
+    res.prepare_payload();
+    auto [wec, wn] = co_await http::async_write(stream, res, no_throw);
+    if(wec)
+        co_return fail(wec, "write");
+    stream.socket().shutdown(tcp::socket::shutdown_send, wec);
+}
+
+int main(int argc, char* argv[])
+{
+    return labkit::run(argc, argv, [](labkit::lab& lab) {
+        auto poll = std::chrono::milliseconds(lab.option<int>("poll-ms", 1000));
+        labkit::accept(lab, [poll](tcp::socket socket) {
+            auto ex = socket.get_executor();
+            labkit::spawn(ex, serve_connection(std::move(socket), poll), net::detached);
+        });
+    });
+}

@@ -1,0 +1,203 @@
+// Telemetry gateway, HTTP API: devices post readings, the gateway sums them in
+// windows and flushes each window to the store on a schedule. Operators change
+// the flush period with POST /admin/reload, without a restart.
+#include <labkit/server.hpp>
+#include <labkit/spawn.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+
+using namespace std::chrono_literals;
+using net::use_awaitable;
+constexpr auto no_throw = net::as_tuple(use_awaitable);
+
+// Readings summed over the current window, and the last windows flushed to the store.
+class aggregates
+{
+    struct window
+    {
+        std::uint64_t count = 0;
+        double sum = 0;
+    };
+
+    std::mutex mutex_;
+    window current_;
+    std::deque<window> store_;
+    static constexpr std::size_t store_limit = 60;
+
+public:
+    void add(double value)
+    {
+        std::lock_guard lock(mutex_);
+        ++current_.count;
+        current_.sum += value;
+    }
+
+    // Close the current window and keep the last store_limit windows
+    void flush()
+    {
+        std::lock_guard lock(mutex_);
+        store_.push_back(std::exchange(current_, {}));
+        if(store_.size() > store_limit)
+            store_.pop_front();
+    }
+
+    std::string summary()
+    {
+        std::lock_guard lock(mutex_);
+        std::uint64_t count = 0;
+        for(auto& w : store_)
+            count += w.count;
+        return "open window: " + std::to_string(current_.count) + " readings\n" + "stored: " +
+               std::to_string(store_.size()) + " windows, " + std::to_string(count) + " readings\n";
+    }
+};
+
+// The flush schedule: closes a window of aggregates every period.
+class flush_schedule
+{
+    net::strand<net::any_io_executor> strand_;
+    aggregates& totals_;
+    labkit::gauge& jobs_ = labkit::named_gauge("scheduled_jobs", "Periodic flush jobs running");
+    std::shared_ptr<net::cancellation_signal> stop_;
+
+    net::awaitable<void> flush_every(std::chrono::milliseconds period)
+    {
+        labkit::scoped_count running(jobs_);
+        net::steady_timer timer(strand_);
+        for(;;)
+        {
+            timer.expires_after(period);
+            auto [ec] = co_await timer.async_wait(no_throw);
+            if(ec)
+                co_return;
+            totals_.flush();
+        }
+    }
+
+public:
+    flush_schedule(net::any_io_executor ex, aggregates& totals) : strand_(net::make_strand(ex)), totals_(totals) {}
+
+    // Flush every period from now on; a reload calls this again with the new period
+    void start(std::chrono::milliseconds period)
+    {
+        net::dispatch(strand_, [this, period] {
+            // One job at a time: the handle stops the running job before its replacement
+            // starts, and the job keeps its signal alive until it has ended
+            if(stop_)
+                stop_->emit(net::cancellation_type::terminal);
+            stop_ = std::make_shared<net::cancellation_signal>();
+            labkit::spawn(strand_, flush_every(period),
+                          net::bind_cancellation_slot(stop_->slot(), [stop = stop_](std::exception_ptr) {}));
+        });
+    }
+};
+
+struct gateway
+{
+    aggregates totals;
+    flush_schedule schedule;
+
+    explicit gateway(net::any_io_executor ex) : schedule(ex, totals) {}
+};
+
+// The new flush period from a reload's body, "flush_ms=N"; 0 when malformed
+std::chrono::milliseconds parse_period(const std::string& body)
+{
+    constexpr std::string_view key = "flush_ms=";
+    int ms = 0;
+    auto* end = body.data() + body.size();
+    if(body.compare(0, key.size(), key) != 0 || std::from_chars(body.data() + key.size(), end, ms).ptr != end ||
+       ms < 10)
+        return 0ms;
+    return std::chrono::milliseconds(ms);
+}
+
+http::response<http::string_body> handle(const http::request<http::string_body>& req, gateway& gw)
+{
+    http::response<http::string_body> res{http::status::ok, req.version()};
+    res.set(http::field::server, "telemetry-gateway");
+    res.set(http::field::content_type, "text/plain");
+    res.keep_alive(req.keep_alive());
+
+    auto target = req.target();
+    auto& body = req.body();
+    double value = 0;
+    if(req.method() == http::verb::post && target.starts_with("/readings"))
+    {
+        // Sum the reading into the open window
+        if(std::from_chars(body.data(), body.data() + body.size(), value).ptr != body.data() + body.size())
+            res.result(http::status::bad_request);
+        else
+        {
+            gw.totals.add(value);
+            res.result(http::status::accepted);
+        }
+    }
+    else if(req.method() == http::verb::get && target == "/stats")
+        res.body() = gw.totals.summary();
+    else if(req.method() == http::verb::post && target == "/admin/reload")
+    {
+        // Restart the schedule with the new period
+        auto period = parse_period(body);
+        if(period == 0ms)
+            res.result(http::status::bad_request);
+        else
+        {
+            gw.schedule.start(period);
+            res.body() = "reloaded: flushing every " + std::to_string(period.count()) + " ms\n";
+        }
+    }
+    else
+        res.result(http::status::not_found);
+    res.prepare_payload();
+    return res;
+}
+
+net::awaitable<void> serve(beast::tcp_stream stream, std::shared_ptr<gateway> gw)
+{
+    labkit::scoped_count live(labkit::sessions());
+    beast::flat_buffer buffer;
+    for(;;)
+    {
+        // Read a request
+        http::request<http::string_body> req;
+        stream.expires_after(30s);
+        auto [ec, n] = co_await http::async_read(stream, buffer, req, no_throw);
+        if(ec == http::error::end_of_stream)
+            break;
+        if(ec)
+            co_return fail(ec, "read");
+
+        // Answer it
+        auto res = handle(req, *gw);
+        auto [wec, wn] = co_await http::async_write(stream, res, no_throw);
+        if(wec)
+            co_return fail(wec, "write");
+        if(!res.keep_alive())
+            break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+int main(int argc, char* argv[])
+{
+    return labkit::run(argc, argv, [](labkit::lab& lab) {
+        auto period = std::chrono::milliseconds(lab.option<int>("flush-ms", 1000));
+        auto gw = std::make_shared<gateway>(lab.ioc().get_executor());
+        gw->schedule.start(period);
+        labkit::accept(lab, [gw](tcp::socket socket) {
+            auto ex = socket.get_executor();
+            labkit::spawn(ex, serve(beast::tcp_stream(std::move(socket)), gw), net::detached);
+        });
+    });
+}
