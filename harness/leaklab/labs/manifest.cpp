@@ -299,6 +299,10 @@ manifest load_manifest(const std::filesystem::path& file)
         if(ex.verdict != "leak" && ex.verdict != "clean")
             throw manifest_error(x.path("verdict") + ": expected \"leak\" or \"clean\"");
         ex.flagged = x.strings("flagged");
+        if(ex.verdict == "leak" && ex.flagged.empty())
+            throw manifest_error(x.path("flagged") + ": a leak names the metrics that must grow");
+        if(ex.verdict == "clean" && !ex.flagged.empty())
+            throw manifest_error(x.path("flagged") + ": a clean verdict flags nothing");
         m.expect[variant] = ex;
     }
     m.hints = r.strings("hints");

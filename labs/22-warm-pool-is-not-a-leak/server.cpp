@@ -1,0 +1,117 @@
+// Telemetry gateway, batch uploads: a device keeps one connection open and POSTs
+// batches of readings to /uploads?device=ID. Each connection stages its batches in a
+// scratch buffer borrowed from a pool, so a busy gateway does not allocate per request.
+#include <labkit/server.hpp>
+#include <labkit/spawn.hpp>
+
+#include <boost/asio/detached.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+using net::use_awaitable;
+constexpr auto no_throw = net::as_tuple(use_awaitable);
+
+// Scratch buffers of a fixed size, reused from one connection to the next.
+class buffer_pool
+{
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<std::vector<char>>> idle_;
+    std::size_t buffer_size_;
+    labkit::gauge& buffers_ = labkit::named_gauge("pool_buffers", "scratch buffers owned by the pool");
+
+public:
+    explicit buffer_pool(std::size_t buffer_size) : buffer_size_(buffer_size) {}
+
+    // An idle buffer, or a new one when every buffer is lent out.
+    std::unique_ptr<std::vector<char>> acquire()
+    {
+        std::lock_guard lock(mutex_);
+        if(idle_.empty())
+        {
+            buffers_.add();
+            return std::make_unique<std::vector<char>>(buffer_size_);
+        }
+        auto buf = std::move(idle_.back());
+        idle_.pop_back();
+        return buf;
+    }
+
+    // Take a buffer back for the next connection.
+    void release(std::unique_ptr<std::vector<char>> buf)
+    {
+        std::lock_guard lock(mutex_);
+        idle_.push_back(std::move(buf));
+    }
+};
+
+// Copy the batch into the scratch buffer and count its readings (one per line).
+std::size_t stage(const std::string& batch, std::vector<char>& scratch)
+{
+    auto n = std::min(batch.size(), scratch.size());
+    std::copy_n(batch.data(), n, scratch.data());
+    return static_cast<std::size_t>(std::count(scratch.data(), scratch.data() + n, '\n'));
+}
+
+net::awaitable<void> session(beast::tcp_stream stream, std::shared_ptr<buffer_pool> pool)
+{
+    labkit::scoped_count live(labkit::sessions());
+    auto scratch = pool->acquire();
+    beast::flat_buffer buffer;
+    for(;;)
+    {
+        // Read a request, within the deadline
+        http::request<http::string_body> req;
+        stream.expires_after(std::chrono::seconds(30));
+        auto [rec, rn] = co_await http::async_read(stream, buffer, req, no_throw);
+        if(rec == http::error::end_of_stream)
+            break;
+        if(rec)
+        {
+            fail(rec, "read");
+            break;
+        }
+
+        // Stage the batch and answer with what it held
+        http::response<http::string_body> res{http::status::ok, req.version()};
+        res.set(http::field::server, "telemetry-gateway");
+        res.set(http::field::content_type, "text/plain");
+        res.keep_alive(req.keep_alive());
+        if(req.method() == http::verb::post && req.target().starts_with("/uploads?device="))
+            res.body() = "stored " + std::to_string(stage(req.body(), *scratch)) + " readings\n";
+        else
+        {
+            res.result(http::status::not_found);
+            res.body() = "no such endpoint\n";
+        }
+        res.prepare_payload();
+        auto [wec, wn] = co_await http::async_write(stream, res, no_throw);
+        if(wec)
+        {
+            fail(wec, "write");
+            break;
+        }
+        if(!res.keep_alive())
+            break;
+    }
+    pool->release(std::move(scratch));
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+int main(int argc, char* argv[])
+{
+    return labkit::run(argc, argv, [](labkit::lab& lab) {
+        auto kib = static_cast<std::size_t>(lab.option<int>("buffer-kib", 256));
+        auto pool = std::make_shared<buffer_pool>(kib * 1024);
+        labkit::accept(lab, [pool](tcp::socket socket) {
+            auto ex = socket.get_executor();
+            labkit::spawn(ex, session(beast::tcp_stream(std::move(socket)), pool), net::detached);
+        });
+    });
+}
