@@ -115,6 +115,12 @@ TEST_CASE("broken manifests name the file and the field")
     fails_with("07-some-lab", replace(good, "\"verdict\": \"clean\"", "\"verdict\": \"fine\""), "expected \"leak\" or \"clean\"");
     fails_with("07-some-lab", replace(good, "/item?id={n}", "item"), "must start with '/'");
     fails_with("08-other-name", good, "the folder is \"08-other-name\"");
+    // ws-quiet needs a quiet time, shorter than the operation's own deadline; other kinds have none.
+    fails_with("07-some-lab", replace(good, "\"http-churn\"", "\"ws-quiet\""), "a ws-quiet step needs quiet_ms > 0");
+    fails_with("07-some-lab", replace(good, "\"http-churn\"", "\"ws-quiet\", \"quiet_ms\": 5000, \"op_timeout_s\": 2"),
+               "must be shorter than op_timeout_s");
+    fails_with("07-some-lab", replace(good, "\"http-churn\"", "\"http-churn\", \"quiet_ms\": 500"),
+               "only a ws-quiet step has quiet_ms");
 }
 
 TEST_CASE("labs are found by id or slug, and a miss lists the labs")

@@ -126,7 +126,7 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
 {
     reader r(v, where, {"kind", "path", "connections", "requests", "concurrency", "messages", "message",
                         "method", "body", "body_bytes", "expect_status", "expect_body", "op_timeout_s", "settle_min_ms",
-                        "from_round", "until_round", "fault", "latency_ms"});
+                        "from_round", "until_round", "fault", "latency_ms", "quiet_ms"});
     workload::step_spec s;
     s.kind = r.string("kind");
     auto& kinds = workload::kinds();
@@ -158,6 +158,19 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
     s.until_round = r.count("until_round", 0, 0, 1000);
     s.fault = r.string("fault", "");
     s.latency_ms = r.number("latency_ms", 0, 0, 600'000);
+    s.quiet_ms = r.number("quiet_ms", 0, 0, 600'000);
+    if(s.kind == "ws-quiet")
+    {
+        if(s.quiet_ms <= 0)
+            throw manifest_error(r.path("quiet_ms") + ": a ws-quiet step needs quiet_ms > 0");
+        if(s.messages == 0)
+            throw manifest_error(r.path("messages") + ": a ws-quiet step sends at least one message after its quiet time");
+        if(s.quiet_ms >= s.op_timeout_s * 1000)
+            throw manifest_error(r.path("quiet_ms") + ": must be shorter than op_timeout_s (" + std::to_string(s.op_timeout_s) +
+                                 " s), which bounds the whole operation");
+    }
+    else if(r.has("quiet_ms"))
+        throw manifest_error(r.path("quiet_ms") + ": only a ws-quiet step has quiet_ms");
     if(s.kind == "backend-fault")
     {
         if(!(s.fault == "pass" || s.fault == "latency" || s.fault == "stall" || s.fault == "reset"))

@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -29,7 +30,10 @@ const std::vector<std::pair<std::string, std::string>>& kinds()
         {"ws-abort", "open a WebSocket, echo `messages` messages, then reset the TCP connection (no close frame)"},
         {"http-churn", "one HTTP request per new connection (Connection: close)"},
         {"http-keepalive", "`requests` HTTP requests on each kept-alive connection"},
-        {"stall", "connect, send part of a request, go silent; the connection stays open until the run ends"},
+        {"stall", "slowloris: connect, send part of a request, go silent; the connection stays open until the run ends"},
+        {"idle-keepalive", "send `requests` HTTP requests on a kept-alive connection, then go silent; it stays open until the run ends"},
+        {"ws-quiet", "open a WebSocket, stay silent for `quiet_ms` while answering pings, then echo `messages` messages and close; fails if the server drops it"},
+        {"half-open", "open a WebSocket, echo `messages` messages, then neither read nor write (a peer that vanished); it stays open until the run ends"},
         {"backend-fault", "set the fault of the lab's backend proxy: pass, latency (latency_ms), stall, reset"},
     };
     return k;
@@ -148,7 +152,52 @@ struct engine::impl
         }
     }
 
-    net::awaitable<void> ws_op(slot& sl, const step_spec& st, std::uint64_t n, bool abort)
+    // How a WebSocket operation ends: a close handshake, a reset, or silence with the socket kept.
+    enum class ws_end
+    {
+        close,
+        abort,
+        hold
+    };
+
+    // A quiet but live peer: a read stays pending (so pings are answered) while nothing is
+    // sent for quiet_ms; then the message goes out and the pending read must bring its echo.
+    net::awaitable<void> ws_quiet_echo(websocket::stream<tcp::socket>& ws, beast::flat_buffer& buffer,
+                                       const step_spec& st, const std::string& msg)
+    {
+        using namespace net::experimental::awaitable_operators;
+        auto start = steady_clock::now();
+        std::size_t pings = 0;
+        ws.control_callback([&pings](websocket::frame_type kind, beast::string_view) {
+            if(kind == websocket::frame_type::ping)
+                ++pings;
+        });
+        auto reader = [&]() -> net::awaitable<void> {
+            auto [rec, rn] = co_await ws.async_read(buffer, net::as_tuple(use_awaitable));
+            if(rec)
+            {
+                auto ms = duration_cast<milliseconds>(steady_clock::now() - start).count();
+                throw op_error("the server dropped a quiet WebSocket after " + std::to_string(ms) + " ms, though it answered " +
+                               std::to_string(pings) + " ping(s) (" + rec.message() + ")");
+            }
+        };
+        auto writer = [&]() -> net::awaitable<void> {
+            net::steady_timer quiet(ioc, duration_cast<steady_clock::duration>(duration<double, std::milli>(st.quiet_ms)));
+            auto [tec] = co_await quiet.async_wait(net::as_tuple(use_awaitable));
+            if(tec)
+                co_return;  // the read failed first: its error is the one to report
+            ws.text(true);
+            auto [wec, wn] = co_await ws.async_write(net::buffer(msg), net::as_tuple(use_awaitable));
+            check(wec, "websocket write");
+        };
+        co_await (reader() && writer());
+        ws.control_callback();
+        if(beast::buffers_to_string(buffer.data()) != msg)
+            throw op_error("websocket reply is not the echo of the message sent");
+        buffer.consume(buffer.size());
+    }
+
+    net::awaitable<void> ws_op(slot& sl, const step_spec& st, std::uint64_t n, ws_end end)
     {
         websocket::stream<tcp::socket> ws(ioc);
         auto& sock = ws.next_layer();
@@ -161,7 +210,13 @@ struct engine::impl
 
         // Echo each message and check the reply.
         beast::flat_buffer buffer;
-        for(std::size_t i = 0; i < st.messages; ++i)
+        std::size_t i = 0;
+        if(st.quiet_ms > 0 && st.messages > 0)
+        {
+            co_await ws_quiet_echo(ws, buffer, st, expand(st.message, n, 0));
+            i = 1;
+        }
+        for(; i < st.messages; ++i)
         {
             auto msg = expand(st.message, n, i);
             ws.text(true);
@@ -174,12 +229,19 @@ struct engine::impl
             buffer.consume(buffer.size());
         }
 
-        if(abort)
+        if(end == ws_end::abort)
         {
             // Reset: linger 0 then close sends RST, no close frame, no FIN.
             beast::error_code ignored;
             sock.set_option(net::socket_base::linger(true, 0), ignored);
             sock.close(ignored);
+            co_return;
+        }
+        if(end == ws_end::hold)
+        {
+            // Go silent: no close frame, no FIN, no pong; the kernel still acknowledges what arrives.
+            sl.socket = nullptr;
+            held.push_back(std::move(sock));
             co_return;
         }
         auto [xec] = co_await ws.async_close(websocket::close_code::normal, net::as_tuple(use_awaitable));
@@ -254,6 +316,23 @@ struct engine::impl
         std::string partial = "GET " + expand(st.path, n) + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
         auto [wec, wn] = co_await net::async_write(s, net::buffer(partial), net::as_tuple(use_awaitable));
         check(wec, "stall write");
+        sl.socket = nullptr;
+        held.push_back(std::move(s));
+    }
+
+    net::awaitable<void> idle_keepalive_op(slot& sl, const step_spec& st, std::uint64_t n)
+    {
+        tcp::socket s(ioc);
+        begin(sl, s, st);
+        auto [cec] = co_await s.async_connect(ep, net::as_tuple(use_awaitable));
+        check(cec, "connect");
+        sl.buffer.clear();
+        for(std::size_t i = 0; i < st.requests; ++i)
+        {
+            begin(sl, s, st);
+            co_await http_exchange(sl, s, st, n, true);
+        }
+        // Keep the connection open and say nothing more.
         sl.socket = nullptr;
         held.push_back(std::move(s));
     }
@@ -371,10 +450,17 @@ step_result engine::run(const step_spec& st, std::uint16_t port, milliseconds ti
             continue;
         }
         // Each worker's operations register their socket in the worker's own slot.
-        if(st.kind == "ws-churn" || st.kind == "ws-abort")
-            ops[w] = [&m, &st, &sl, abort = st.kind == "ws-abort"](std::uint64_t n) { return m.ws_op(sl, st, n, abort); };
+        if(st.kind == "ws-churn" || st.kind == "ws-quiet" || st.kind == "ws-abort" || st.kind == "half-open")
+        {
+            auto end = st.kind == "ws-churn" || st.kind == "ws-quiet" ? impl::ws_end::close
+                     : st.kind == "ws-abort" ? impl::ws_end::abort
+                                             : impl::ws_end::hold;
+            ops[w] = [&m, &st, &sl, end](std::uint64_t n) { return m.ws_op(sl, st, n, end); };
+        }
         else if(st.kind == "http-churn")
             ops[w] = [&m, &st, &sl](std::uint64_t n) { return m.http_churn_op(sl, st, n); };
+        else if(st.kind == "idle-keepalive")
+            ops[w] = [&m, &st, &sl](std::uint64_t n) { return m.idle_keepalive_op(sl, st, n); };
         else
             ops[w] = [&m, &st, &sl](std::uint64_t n) { return m.stall_op(sl, st, n); };
         net::co_spawn(m.ioc, m.worker(sl, ops[w], next, total, r, st), net::detached);

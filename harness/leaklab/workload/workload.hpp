@@ -14,13 +14,13 @@ namespace leaklab::workload {
 
 struct step_spec
 {
-    std::string kind;                 // ws-churn, ws-abort, http-churn, http-keepalive, stall
+    std::string kind;                 // see kinds(): ws-churn, http-keepalive, stall, half-open, ...
     std::string path = "/";           // request target; "{n}" becomes a per-request counter
     std::size_t connections = 100;    // connections per round
-    std::size_t requests = 1;         // http-keepalive: requests per connection
+    std::size_t requests = 1;         // http-keepalive, idle-keepalive: requests per connection
     std::size_t concurrency = 16;     // clients at once
-    std::size_t messages = 1;         // ws-*: messages echoed per connection
-    std::string message = R"({"device":"d-{n}","temp_c":21.5,"seq":{i}})";  // ws-* message template
+    std::size_t messages = 1;         // ws-*, half-open: messages echoed per connection
+    std::string message = R"({"device":"d-{n}","temp_c":21.5,"seq":{i}})";  // ws-*, half-open: message template
     std::string method = "GET";       // http-*
     std::string body;                 // http-*: request body template ("{n}", "{pad}")
     std::size_t body_bytes = 0;       // http-*: "{pad}" grows so the body is this long (0 = no padding)
@@ -30,6 +30,7 @@ struct step_spec
     double settle_min_ms = 0;         // wait at least this long before sampling after this step
     std::size_t from_round = 0;       // run only from this round on (0 = every round)
     std::size_t until_round = 0;      // run only up to this round (0 = every round)
+    double quiet_ms = 0;              // ws-quiet: how long the client stays silent before its first message
     std::string fault;                // backend-fault: pass, latency, stall, reset
     double latency_ms = 0;            // backend-fault latency: the delay per chunk
 };
@@ -46,7 +47,8 @@ struct step_result
     bool timed_out = false;       // the step's time bound cut it short
 };
 
-// Runs steps against 127.0.0.1:port. Connections opened by `stall` steps stay open
+// Runs steps against 127.0.0.1:port. Connections left by `stall`, `idle-keepalive`
+// and `half-open` steps stay open
 // until the engine is destroyed (the end of the run).
 class engine
 {
