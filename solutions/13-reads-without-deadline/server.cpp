@@ -147,8 +147,9 @@ public:
         res_.keep_alive(req.keep_alive());
         res_.set(http::field::server, "telemetry-gateway");
         res_.set(http::field::content_type, "application/json");
-        if(req.keep_alive())
-            res_.set(http::field::keep_alive, "timeout=" + std::to_string((idle_limit_.count() + 999) / 1000));
+        if(req.keep_alive() && idle_limit_ >= std::chrono::seconds(1))
+            res_.set(http::field::keep_alive,
+                     "timeout=" + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(idle_limit_).count()));
 
         if(req.method() == http::verb::get && req.target() == "/readings/latest")
         {

@@ -172,8 +172,16 @@ struct engine::impl
             if(kind == websocket::frame_type::ping)
                 ++pings;
         });
+        // The callback counts into this frame: remove it on every way out.
+        struct uninstall
+        {
+            websocket::stream<tcp::socket>& ws;
+            ~uninstall() { ws.control_callback(); }
+        } guard{ws};
         auto reader = [&]() -> net::awaitable<void> {
             auto [rec, rn] = co_await ws.async_read(buffer, net::as_tuple(use_awaitable));
+            if(rec == net::error::operation_aborted)
+                co_return;  // the write failed first: its error is the one to report
             if(rec)
             {
                 auto ms = duration_cast<milliseconds>(steady_clock::now() - start).count();
@@ -191,7 +199,6 @@ struct engine::impl
             check(wec, "websocket write");
         };
         co_await (reader() && writer());
-        ws.control_callback();
         if(beast::buffers_to_string(buffer.data()) != msg)
             throw op_error("websocket reply is not the echo of the message sent");
         buffer.consume(buffer.size());
