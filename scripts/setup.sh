@@ -3,17 +3,22 @@
 # it installs only what is missing and says what it does.
 #
 #   scripts/setup.sh            everything (desktop build, tools, Pi cross builds)
-#   scripts/setup.sh --no-pi    skip the Raspberry Pi cross compilers and qemu
-#   scripts/setup.sh --pi-libs  also try the Pi target libraries (multiarch zlib) now
+#   scripts/setup.sh --no-pi    skip the Raspberry Pi cross compilers, qemu and target root
+#
+# The Pi builds run against one target runtime: the cross compilers' sysroot
+# (/usr/<triple>, glibc and libstdc++ of one build) plus the target's zlib, unpacked
+# from Debian's arm64/armhf packages into $LEAKLAB_PI_ROOT (default /opt/leaklab/pi)
+# without installing them. Nothing is installed through multiarch, so the host's
+# libc6 version never has to match a foreign one, and what the tests run on is the
+# same on every machine.
 set -euo pipefail
 
 want_pi=1
-force_optional=0
 for arg in "$@"; do
   case "$arg" in
     --no-pi) want_pi=0 ;;
-    --pi-libs) force_optional=1 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --pi-libs) echo "setup: --pi-libs is no longer needed: the Pi target libraries are always set up" ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -36,39 +41,50 @@ build_pkgs=(cmake ninja-build g++ make pkg-config git
             catch2 zlib1g-dev)
 tool_pkgs=(valgrind libgoogle-perftools-dev google-perftools heaptrack wrk redis-server procps python3 file)
 pi_pkgs=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
-# Target zlib for the Pi builds of lab 17, through Debian multiarch. Multiarch packages
-# must match the host's versions exactly, which a mirror in mid-sync can break: these
-# are installed on a best-effort basis and only lab 17's Pi build needs them.
-pi_multiarch_pkgs=(zlib1g-dev:arm64 zlib1g-dev:armhf)
+# Target packages unpacked into the Pi root, per Debian architecture.
+pi_root=${LEAKLAB_PI_ROOT:-/opt/leaklab/pi}
+pi_target_pkgs=(zlib1g zlib1g-dev)
+declare -A pi_triple=([arm64]=aarch64-linux-gnu [armhf]=arm-linux-gnueabihf)
 
 pkgs=("${build_pkgs[@]}" "${tool_pkgs[@]}")
 if [ "$want_pi" = 1 ]; then
-  # The Pi presets link zlib for arm64/armhf: enable Debian multiarch for both.
+  # apt can fetch arm64/armhf packages only once dpkg knows the architectures.
+  foreign=" $(dpkg --print-foreign-architectures | tr '\n' ' ') "
   for arch in arm64 armhf; do
-    if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
-      say "enabling multiarch for $arch"
+    if [[ "$foreign" != *" $arch "* ]]; then
+      say "adding the $arch architecture to apt's package lists (nothing is installed from it)"
       $sudo dpkg --add-architecture "$arch"
+      need_update=1
     fi
   done
   pkgs+=("${pi_pkgs[@]}")
 fi
 
-installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]; }
+# Installed for this machine's own architecture (or for all): a foreign arm64/armhf copy
+# of the same package, installed by hand, does not count.
+native=$(dpkg --print-architecture)
+installed() {
+  dpkg-query -W -f='${Status} ${Architecture}\n' "$1" 2>/dev/null \
+    | grep -Eq "^install ok installed ($native|all)\$"
+}
+# A Pi target root is ready when its stamp lists the packages it was unpacked from.
+pi_root_ready() { [ -f "$pi_root/${pi_triple[$1]}/.leaklab-root" ]; }
 
 missing=()
 for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
-optional_missing=()
+roots_missing=()
 if [ "$want_pi" = 1 ]; then
-  for p in "${pi_multiarch_pkgs[@]}"; do installed "$p" || optional_missing+=("$p"); done
+  for arch in arm64 armhf; do pi_root_ready "$arch" || roots_missing+=("$arch"); done
 fi
 
-if [ ${#missing[@]} -eq 0 ] && { [ "$force_optional" = 0 ] || [ ${#optional_missing[@]} -eq 0 ]; }; then
-  say "all ${#pkgs[@]} required packages are installed; nothing to do"
-  [ ${#optional_missing[@]} -eq 0 ] || say "note: optional ${optional_missing[*]} not installed (only lab 17's Pi build needs them; run with --pi-libs to try)"
+if [ ${#missing[@]} -eq 0 ] && [ ${#roots_missing[@]} -eq 0 ] && [ -z "${need_update:-}" ]; then
+  where=""; [ "$want_pi" = 0 ] || where=" and the Pi target roots are in $pi_root"
+  say "all ${#pkgs[@]} packages are installed$where; nothing to do"
   exit 0
 fi
 
-say "missing: ${missing[*]} ${optional_missing[*]}"
+[ ${#missing[@]} -eq 0 ] || say "missing: ${missing[*]}"
+[ ${#roots_missing[@]} -eq 0 ] || say "Pi target roots to set up: ${roots_missing[*]}"
 # A mirror in mid-sync can fail one index; retry, then go on with what was fetched.
 updated=0
 for attempt in 1 2 3; do
@@ -81,12 +97,43 @@ if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${#missing[@]} package(s)"
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-if [ ${#optional_missing[@]} -gt 0 ]; then
-  say "installing Pi target libraries: ${optional_missing[*]}"
-  if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${optional_missing[@]}"; then
-    say "warning: could not install ${optional_missing[*]} (multiarch versions out of step with the host's?);"
-    say "         everything else is installed; only lab 17's Pi build needs these. Re-run setup.sh later."
+
+# Unpack the target packages of one architecture into $pi_root/<triple>, made whole in a
+# temporary folder and moved into place, so an interrupted run leaves no half root.
+setup_pi_root() {
+  local arch=$1 triple=${pi_triple[$1]} tmp
+  tmp=$(mktemp -d)
+  # apt downloads as the _apt user where it can
+  if id _apt >/dev/null 2>&1; then $sudo chown _apt "$tmp"; else chmod 777 "$tmp"; fi
+  local names=()
+  for p in "${pi_target_pkgs[@]}"; do names+=("$p:$arch"); done
+  local ok=0
+  for attempt in 1 2 3; do
+    if (cd "$tmp" && $sudo apt-get download -q "${names[@]}"); then ok=1; break; fi
+    sleep $((attempt * 5))
+  done
+  if [ "$ok" != 1 ]; then
+    echo "setup.sh: could not download ${names[*]} from the Debian mirror; the Pi builds need them." >&2
+    echo "          Re-run scripts/setup.sh later, or scripts/setup.sh --no-pi to skip the Pi builds." >&2
+    $sudo rm -rf "$tmp"; exit 1
   fi
-fi
+  mkdir -p "$tmp/root"
+  for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/root"; done
+  # zlib1g-dev's libz.so points at /lib/<triple>/... on the host: point it inside the root.
+  local so="$tmp/root/usr/lib/$triple/libz.so"
+  if [ -L "$so" ]; then
+    ln -sfn "../../../lib/$triple/$(basename "$(readlink "$so")")" "$so"
+  fi
+  rm -rf "$tmp/root/usr/share"
+  (cd "$tmp" && for deb in *.deb; do dpkg-deb -W --showformat='${Package}:${Architecture} ${Version}\n' "$deb"; done) \
+    > "$tmp/root/.leaklab-root"
+  $sudo mkdir -p "$pi_root"
+  $sudo rm -rf "$pi_root/$triple"
+  $sudo mv "$tmp/root" "$pi_root/$triple"
+  $sudo rm -rf "$tmp"
+  say "Pi target root for $arch: $pi_root/$triple ($(paste -sd',' "$pi_root/$triple/.leaklab-root"))"
+}
+for arch in "${roots_missing[@]}"; do setup_pi_root "$arch"; done
+
 # redis-server's package starts a system service on port 6379; leaklab starts its own on loopback.
 say "done"

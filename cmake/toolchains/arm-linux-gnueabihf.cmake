@@ -2,4 +2,5 @@
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR armv7l)
 set(triple arm-linux-gnueabihf)
+set(loader ld-linux-armhf.so.3)
 include(${CMAKE_CURRENT_LIST_DIR}/debian-cross.cmake)

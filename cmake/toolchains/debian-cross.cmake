@@ -1,22 +1,48 @@
-# Shared part of the Debian multiarch cross toolchains; expects ${triple}.
+# Shared part of the Debian cross toolchains; expects ${triple} and ${loader}.
+#
+# One target runtime for building and for running under qemu-user: the cross
+# compilers' sysroot /usr/${triple} (glibc, libstdc++ and the dynamic loader of one
+# build), plus the target's zlib that scripts/setup.sh unpacks into the Pi root
+# ($LEAKLAB_PI_ROOT, default /opt/leaklab/pi). Debian's multiarch directories
+# (/lib/${triple}, /usr/lib/${triple}) are never used, installed or not: their glibc
+# is another build, and a loader of one build with a libc of another crashes.
 set(CMAKE_C_COMPILER ${triple}-gcc)
 set(CMAKE_CXX_COMPILER ${triple}-g++)
 set(CMAKE_LIBRARY_ARCHITECTURE ${triple})
 
-# Target libraries (libc, zlib) come from the cross sysroot and Debian multiarch.
-set(CMAKE_FIND_ROOT_PATH /usr/${triple})
+set(LEAKLAB_PI_ROOT "$ENV{LEAKLAB_PI_ROOT}")
+if(NOT LEAKLAB_PI_ROOT)
+  set(LEAKLAB_PI_ROOT /opt/leaklab/pi)
+endif()
+set(sysroot /usr/${triple})
+set(target_root ${LEAKLAB_PI_ROOT}/${triple})
+if(NOT EXISTS ${target_root}/.leaklab-root)
+  message(FATAL_ERROR "The Pi target root ${target_root} is missing: run scripts/setup.sh "
+                      "(it unpacks the target's zlib there), or set LEAKLAB_PI_ROOT.")
+endif()
+
+# Libraries and packages only from the target's roots; headers from them first.
+set(CMAKE_FIND_ROOT_PATH ${sysroot} ${target_root})
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY BOTH)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
-# Boost and zlib headers are architecture-independent: search /usr/include last, after
-# the cross sysroot, so the target's own libc headers always win.
+# Boost headers are architecture-independent: search /usr/include last, after the
+# target roots, so the target's own libc headers always win.
 set(CMAKE_CXX_FLAGS_INIT "-idirafter /usr/include")
-set(CMAKE_EXE_LINKER_FLAGS_INIT "-L/usr/lib/${triple}")
+# libz.so.1 is found at link time in the target root, not in the multiarch folders.
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,-rpath-link,${target_root}/lib/${triple}")
 
-# Run target programs (tests, leaklab's servers) under qemu-user with the cross sysroot.
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-${CMAKE_SYSTEM_PROCESSOR};-L;/usr/${triple})
+# Run target programs (tests, leaklab's servers) under qemu-user: the sysroot's own
+# loader, told to ignore the host's /etc/ld.so.cache (which lists the multiarch
+# folders once any arm64/armhf package is installed) and to search only the target
+# roots.
+set(qemu qemu-${CMAKE_SYSTEM_PROCESSOR})
 if(CMAKE_SYSTEM_PROCESSOR STREQUAL "armv7l")
-  set(CMAKE_CROSSCOMPILING_EMULATOR qemu-arm;-L;/usr/${triple})
+  set(qemu qemu-arm)
 endif()
+set(CMAKE_CROSSCOMPILING_EMULATOR
+    ${qemu} -L ${sysroot}
+    ${sysroot}/lib/${loader} --inhibit-cache
+    --library-path ${sysroot}/lib:${target_root}/lib/${triple})
