@@ -130,7 +130,8 @@ int cmd_watch(const std::vector<std::string>& args)
         {
             last = exit_error;
             line = "ERROR: your copy does not build";
-            std::cout << "\n" << e.what();
+            if(!process::interrupted())
+                std::cout << "\n" << e.what();
         }
         ++checks;
         if(process::interrupted())

@@ -55,11 +55,14 @@ std::atomic<int> interrupt_signal{0};
 
 extern "C" void on_interrupt(int sig)
 {
+    // The first interrupt of a long-running command only asks it to stop: its children get
+    // SIGTERM (ninja then stops the compilers it runs in process groups of their own, and
+    // whoever waits for a child kills it if it lingers). Otherwise, or the second time, SIGKILL.
+    const bool gently = keep_running_after_interrupt.load() && interrupt_signal.exchange(sig) == 0;
     for(auto& slot : live_groups)
         if(pid_t g = slot.load(); g > 0)
-            ::kill(-g, SIGKILL);
-    // The first interrupt of a long-running command only asks it to stop; a second one ends it.
-    if(keep_running_after_interrupt.load() && interrupt_signal.exchange(sig) == 0)
+            ::kill(-g, gently ? SIGTERM : SIGKILL);
+    if(gently)
         return;
     ::signal(sig, SIG_DFL);
     ::raise(sig);
