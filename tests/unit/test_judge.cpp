@@ -13,6 +13,7 @@
 
 using namespace leaklab::verdict;
 using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
 
 namespace
 {
@@ -121,7 +122,20 @@ TEST_CASE("a significant slope below the threshold is not flagged", "[judge]")
     CHECK_FALSE(j.flagged);
     CHECK(j.p_value < 0.001);
     CHECK(j.slope_per_op == Approx(0.1).epsilon(0.05));
-    CHECK_THAT(j.reason, Contains("below threshold 0.5"));
+    CHECK_THAT(j.reason, StartsWith("rises slowly: 0.0") && Contains("per op, far below the 0.5 leak threshold"));
+}
+
+TEST_CASE("a warm-up then a slow significant creep reads as warm-up, not as a leak", "[judge]")
+{
+    // The heap of a fixed lab 01: doubles in the warm-up round, then creeps ~2 B per op.
+    const std::vector<double> x = round_ops(13);
+    std::vector<double> y = {97600};
+    for(std::size_t i = 1; i < x.size(); ++i)
+        y.push_back(190000 + 2 * x[i] + (i % 2 ? 30 : -30));
+    const metric_judgement j = judge(x, y, {64, 0.001, 0, 1, "bytes"});
+    CHECK_FALSE(j.flagged);
+    CHECK(j.p_value < 0.001);
+    CHECK_THAT(j.reason, StartsWith("warm-up then flat: ") && Contains("far below the 64 B leak threshold"));
 }
 
 TEST_CASE("exact integer counts: a rising count is flagged, a constant one is not", "[judge]")

@@ -253,7 +253,7 @@ manifest load_manifest(const std::filesystem::path& file)
     auto v = parse_json(read_file(file), where);
     reader r(v, where, {"id", "slug", "title", "section", "summary", "style", "student_files", "server_args",
                         "env", "rlimit_nofile", "start_timeout_s", "backend", "workload", "settle", "thresholds",
-                        "ignore_metrics", "expect", "hints", "upstream"});
+                        "ignore_metrics", "expect", "hints", "principle", "diagnosis", "upstream"});
     manifest m;
     m.dir = file.parent_path();
     m.id = r.string("id");
@@ -319,6 +319,8 @@ manifest load_manifest(const std::filesystem::path& file)
         m.expect[variant] = ex;
     }
     m.hints = r.strings("hints");
+    m.principle = r.strings("principle");
+    m.diagnosis = r.string("diagnosis", "");
     m.upstream = r.strings("upstream");
 
     // The folder is NN-slug, exactly: scripts and handouts rely on it.
@@ -368,6 +370,14 @@ manifest find_lab(const std::filesystem::path& root, const std::string& id_or_sl
                 return load_manifest(d / "lab.json");
             known += "\n  " + name;
         }
+        // An instructor's script may still name a lab by its diagnosis (the folder's old name).
+        for(auto& d : dirs)
+            if(std::filesystem::exists(d / "lab.json"))
+            {
+                auto m = load_manifest(d / "lab.json");
+                if(!m.diagnosis.empty() && (m.diagnosis == want || m.id + "-" + m.diagnosis == want))
+                    return m;
+            }
     }
     throw manifest_error("no lab \"" + id_or_slug + "\"; the labs are:" + (known.empty() ? " (none found)" : known));
 }

@@ -29,8 +29,8 @@ struct manifest
 {
     std::filesystem::path dir;         // labs/NN-slug
     std::string id;                    // "01"
-    std::string slug;                  // "heartbeat-keeps-session-alive"
-    std::string title;
+    std::string slug;                  // "live-feed-memory-climbs": the service and the symptom
+    std::string title;                 // what a student sees in production, never the diagnosis
     std::string section;
     std::string summary;
     std::string style;                 // "callback" or "coroutine"
@@ -42,6 +42,8 @@ struct manifest
     run::plan plan;
     std::map<std::string, expectation> expect;  // by variant: "leaky", "fixed"
     std::vector<std::string> hints;
+    std::vector<std::string> principle; // paragraphs: the lesson, shown after the last hint
+    std::string diagnosis;             // instructor-facing: the bug's name ("heartbeat-keeps-session-alive")
     std::vector<std::string> upstream;
 
     std::string name() const { return id + "-" + slug; }
@@ -53,7 +55,7 @@ manifest load_manifest(const std::filesystem::path& file);
 // Every lab under root/labs, in order; a broken manifest is an error, not skipped.
 std::vector<manifest> load_all(const std::filesystem::path& root);
 
-// Finds a lab by id ("01", "1") or slug; throws manifest_error listing the labs if none.
+// Finds a lab by id ("01", "1"), slug or diagnosis; throws manifest_error listing the labs if none.
 manifest find_lab(const std::filesystem::path& root, const std::string& id_or_slug);
 
 // Parses the "workload" object shared by manifests and probe files.

@@ -49,11 +49,21 @@ void forget(pid_t pgid)
     }
 }
 
+// Set by the first SIGINT/SIGTERM/SIGHUP when the caller keeps running after one (watch).
+std::atomic<bool> keep_running_after_interrupt{false};
+std::atomic<int> interrupt_signal{0};
+
 extern "C" void on_interrupt(int sig)
 {
+    // The first interrupt of a long-running command only asks it to stop: its children get
+    // SIGTERM (ninja then stops the compilers it runs in process groups of their own, and
+    // whoever waits for a child kills it if it lingers). Otherwise, or the second time, SIGKILL.
+    const bool gently = keep_running_after_interrupt.load() && interrupt_signal.exchange(sig) == 0;
     for(auto& slot : live_groups)
         if(pid_t g = slot.load(); g > 0)
-            ::kill(-g, SIGKILL);
+            ::kill(-g, gently ? SIGTERM : SIGKILL);
+    if(gently)
+        return;
     ::signal(sig, SIG_DFL);
     ::raise(sig);
 }
@@ -73,14 +83,20 @@ std::string exit_status::describe() const
     return "killed by " + signal_name(code);
 }
 
-void install_interrupt_handler()
+void install_interrupt_handler(bool keep_running)
 {
+    keep_running_after_interrupt = keep_running;
     struct sigaction sa{};
     sa.sa_handler = on_interrupt;
     sigemptyset(&sa.sa_mask);
     ::sigaction(SIGINT, &sa, nullptr);
     ::sigaction(SIGTERM, &sa, nullptr);
     ::sigaction(SIGHUP, &sa, nullptr);
+}
+
+int interrupted()
+{
+    return interrupt_signal.load();
 }
 
 child child::spawn(const spawn_options& opt)

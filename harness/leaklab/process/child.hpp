@@ -72,7 +72,12 @@ private:
 };
 
 // Installs SIGINT/SIGTERM handlers that kill every live child's group before leaklab exits.
-void install_interrupt_handler();
+// With keep_running, the first signal kills the children and is only recorded (see
+// interrupted()), so a long-running command can stop cleanly; a second one exits.
+void install_interrupt_handler(bool keep_running = false);
+
+// The signal that interrupted leaklab (keep_running mode), or 0.
+int interrupted();
 
 // A free TCP port on 127.0.0.1, as the kernel hands one out now.
 std::uint16_t free_port();

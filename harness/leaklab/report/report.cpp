@@ -118,8 +118,8 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
         out << "lab " << h.lab << " (" << h.variant << ")" << (h.title.empty() ? "" : ": " + h.title) << '\n';
     else
         out << "probe: " << r.command << '\n';
-    std::size_t rounds = r.rounds.empty() ? 0 : r.rounds.size() - 1;
-    out << "workload " << r.workload << ": " << rounds << " rounds, " << r.ops_total << " operations";
+    out << "workload " << r.workload << ": " << r.rounds_run << (r.rounds_run == 1 ? " round, " : " rounds, ")
+        << r.ops_total << " operations";
     if(r.failed_total)
         out << " (" << r.failed_total << " failed)";
     out << ", " << std::fixed << std::setprecision(1) << r.duration_s << " s\n" << std::defaultfloat;
@@ -229,6 +229,7 @@ json::object to_json(const heading& h, const run::result& r)
         rounds.push_back(std::move(jr));
     }
     o["rounds"] = std::move(rounds);
+    o["rounds_run"] = r.rounds_run;
     o["ops_total"] = r.ops_total;
     o["failed_total"] = r.failed_total;
     o["duration_s"] = r.duration_s;

@@ -16,7 +16,7 @@ namespace leaklab::report {
 // What the report says the run was of.
 struct heading
 {
-    std::string lab;       // "01-heartbeat-keeps-session-alive", or "" for a probe
+    std::string lab;       // "01-live-feed-memory-climbs", or "" for a probe
     std::string title;
     std::string variant;   // "leaky", "fixed", "student", or "" for a probe
     std::string sanitizer; // the build's sanitizer ("address", "thread") or ""

@@ -236,6 +236,10 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                     rec.first_error = step.kind + ": " + sr.first_error;
                 settle_min = std::max(settle_min, step.settle_min_ms);
             }
+            // Count what ran before anything can end the run, so an error's header agrees with its message.
+            r.rounds_run = round;
+            r.ops_total += rec.ops;
+            r.failed_total += rec.failed;
             if(auto st = server->poll())
                 throw std::runtime_error("the server " + st->describe() + " during round " + std::to_string(round));
 
@@ -250,8 +254,6 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
             rec.values = s.value;
             rec.settled = s.stable;
             rec.settle_ms = double(s.waited.count());
-            r.ops_total += rec.ops;
-            r.failed_total += rec.failed;
             rec.cumulative_ops = r.ops_total;
             rec.values["failed_ops"] = double(r.failed_total);
             if(rec.failed > 0)

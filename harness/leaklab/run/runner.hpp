@@ -65,7 +65,8 @@ struct result
     std::vector<round_record> rounds;
     std::vector<metric_result> metrics;
     std::string workload;           // e.g. "ws-churn+ws-abort"
-    std::size_t ops_total = 0;
+    std::size_t rounds_run = 0;     // rounds started, the one an error cut short included
+    std::size_t ops_total = 0;      // operations run, those of a round an error cut short included
     std::size_t failed_total = 0;
     double duration_s = 0;
     std::string server_exit;        // how the server ended

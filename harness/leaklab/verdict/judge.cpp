@@ -79,7 +79,8 @@ std::vector<double> tail(const std::vector<double>& v, std::size_t from)
 }
 
 // Explain a decision: the first failing condition in documented order, or why it is flagged.
-std::string explain(const metric_judgement& j, const metric_rule& rule, bool significant)
+// warmup_growth: how much the metric rose from the baseline to the first trend point.
+std::string explain(const metric_judgement& j, const metric_rule& rule, bool significant, double warmup_growth)
 {
     const double thr = rule.per_op_threshold;
     const bool fast = j.slope_per_op >= thr;
@@ -90,7 +91,20 @@ std::string explain(const metric_judgement& j, const metric_rule& rule, bool sig
     if(!significant)
         return "no significant trend (" + p_text(j.p_value) + ")";
     if(!fast)
-        return "slope " + in_unit(j.slope_per_op, rule.unit) + " per op below threshold " + in_unit(thr, rule.unit);
+    {
+        // A significant rise that is too slow to be a leak: say what shape it has, so a
+        // student reading p<0.0001 next to a doubled heap knows it is not the leak.
+        const std::string slope = in_unit(j.slope_per_op, rule.unit) + " per op";
+        const std::string bar = in_unit(thr, rule.unit) + " leak threshold";
+        const bool far = j.slope_per_op <= thr / 4;
+        const double total = j.final_value - j.baseline;
+        const bool early = total > 0 && warmup_growth >= total / 2;
+        const bool flat_late = j.late_slope_per_op <= std::max(thr / 10, j.slope_per_op / 2);
+        if(early || flat_late)
+            return std::string("warm-up then flat: ") + slope + ", " + (far ? "far below" : "below") + " the " +
+                   bar;
+        return "rises slowly: " + slope + ", " + (far ? "far below" : "below") + " the " + bar;
+    }
     const double excess = j.final_value - j.baseline;
     if(!(excess > rule.min_excess))
         return "no net growth: final - baseline = " + in_unit(excess, rule.unit) + ", needs > " +
@@ -134,7 +148,7 @@ metric_judgement judge(const std::vector<double>& x, const std::vector<double>& 
     const bool significant = j.p_value < rule.alpha;
     j.flagged = significant && j.slope_per_op >= rule.per_op_threshold &&
                 j.late_slope_per_op >= rule.per_op_threshold / 2 && j.final_value - j.baseline > rule.min_excess;
-    j.reason = explain(j, rule, significant);
+    j.reason = explain(j, rule, significant, ty.front() - j.baseline);
     return j;
 }
 

@@ -15,7 +15,10 @@
 //   (e) y[n-1] - y[0] > rule.min_excess            it actually ended higher.
 // When several conditions fail, the reason names the first that applies in
 // this order: too few rounds, plateau (c holds but d fails), no significant
-// trend (b), slope below threshold (c), no net growth (e).
+// trend (b), slope below threshold (c), no net growth (e). A significant trend
+// below the threshold says which shape it has: "warm-up then flat" when most of
+// the growth came before the trend points or the late slope is about flat,
+// "rises slowly" otherwise; both give the slope and the threshold in words.
 #ifndef LEAKLAB_VERDICT_JUDGE_HPP
 #define LEAKLAB_VERDICT_JUDGE_HPP
 

@@ -1,0 +1,50 @@
+// leaklab check NN (--variant leaky|fixed | --source DIR): one run, the verdict and its evidence.
+#include "leaklab/cli/common.hpp"
+
+#include "leaklab/labs/manifest.hpp"
+
+#include <algorithm>
+#include <iostream>
+
+namespace leaklab::cli {
+
+int cmd_check(const std::vector<std::string>& args)
+{
+    common c;
+    std::string lab_name, variant;
+    po::options_description d = common_options(c);
+    d.add_options()
+        ("lab", po::value<std::string>(&lab_name), "the lab: 01 or its slug")
+        ("variant", po::value<std::string>(&variant), "leaky or fixed: the kit's own server (not with --source)")
+        ("source", po::value<std::string>(), "check a student's copy: the lab's student files from this folder (instead of --variant)")
+        ("json", po::value<std::string>(), "also write the result as JSON to this file");
+    po::positional_options_description pos;
+    pos.add("lab", 1);
+    auto vm = parse(args, d, pos, c, "check <lab> (--variant leaky|fixed | --source DIR) [--json FILE]");
+    if(lab_name.empty())
+        throw usage_error("which lab? e.g. `leaklab check 01 --variant leaky` (`leaklab list` shows them)");
+    std::optional<fs::path> source;
+    if(vm.count("source"))
+    {
+        // --source checks the student's copy; a variant would be silently ignored, so refuse it.
+        if(vm.count("variant") && variant != "student")
+            throw usage_error("--variant " + variant + " cannot go with --source: --source checks the files in " +
+                              vm["source"].as<std::string>() + ", not the kit's " + variant +
+                              " server (drop one of the two)");
+        source = fs::path(vm["source"].as<std::string>());
+        variant = "student";
+    }
+    if(variant.empty())
+        throw usage_error("--variant is required (leaky or fixed), or --source DIR for your copy");
+    if(!source && variant != "leaky" && variant != "fixed")
+        throw usage_error("--variant must be leaky or fixed, not '" + variant + "'");
+
+    auto lab = labs::find_lab(c.root, lab_name);
+    auto lr = run_lab(lab, variant, source, c);
+    report::print_result(std::cout, lr.heading, lr.result, c.color);
+    if(vm.count("json"))
+        report::write_json(vm["json"].as<std::string>(), report::to_json(lr.heading, lr.result));
+    return exit_code(lr.result);
+}
+
+} // namespace leaklab::cli

@@ -1,0 +1,157 @@
+#include "leaklab/cli/common.hpp"
+
+#include "leaklab/labs/build.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <iostream>
+
+namespace leaklab::cli {
+
+po::options_description common_options(common& c)
+{
+    po::options_description d("common options");
+    d.add_options()
+        ("root", po::value<std::string>(), "the leaklab checkout (default: the one leaklab was built from, or $LEAKLAB_ROOT)")
+        ("preset", po::value<std::string>(&c.preset), "build and run with this CMake preset (dev, asan, pi-aarch64, ...)")
+        ("build-dir", po::value<std::string>(), "use this configured build tree instead of a preset's")
+        ("rounds", po::value<std::size_t>(&c.rounds), "rounds of workload (default: the lab's)")
+        ("scale", po::value<double>(&c.scale), "multiply connections per round by this (e.g. 0.25 under qemu)")
+        ("keep-logs", po::bool_switch(&c.keep_logs), "keep the server's stdout/stderr logs after a run")
+        ("no-build", po::bool_switch(&c.no_build), "run the binaries as they are; never run cmake")
+        ("quiet,q", po::bool_switch(&c.quiet), "no progress lines")
+        ("no-color", "never colour the verdict")
+        ("help,h", "this help");
+    return d;
+}
+
+po::variables_map parse(const std::vector<std::string>& args, const po::options_description& d,
+                        const po::positional_options_description& pos, common& c, const std::string& usage)
+{
+    po::variables_map vm;
+    try
+    {
+        po::store(po::command_line_parser(args).options(d).positional(pos).run(), vm);
+        po::notify(vm);
+    }
+    catch(const po::error& e)
+    {
+        throw usage_error(e.what());
+    }
+    if(vm.count("help"))
+    {
+        std::cout << "usage: leaklab " << usage << "\n" << d;
+        std::exit(0);
+    }
+    if(vm.count("root"))
+        c.root = vm["root"].as<std::string>();
+    else if(const char* env = std::getenv("LEAKLAB_ROOT"))
+        c.root = env;
+    else
+        c.root = LEAKLAB_SOURCE_DIR;
+    if(vm.count("build-dir"))
+        c.build_dir = vm["build-dir"].as<std::string>();
+    c.color = ::isatty(STDOUT_FILENO) && !vm.count("no-color") && !std::getenv("NO_COLOR");
+    if(!(c.scale > 0 && c.scale <= 100))
+        throw usage_error("--scale wants a number in (0, 100]");
+    if(vm.count("rounds") && (c.rounds < run::min_trend_rounds + 1 || c.rounds > 1000))
+        throw usage_error("--rounds wants " + std::to_string(run::min_trend_rounds + 1) +
+                          " to 1000 (one warm-up round, then enough rounds to judge a trend)");
+    return vm;
+}
+
+run::plan adjusted(run::plan p, const common& c)
+{
+    if(c.rounds)
+    {
+        p.rounds = c.rounds;
+        p.warmup_rounds = std::min(p.warmup_rounds, p.rounds - run::min_trend_rounds);
+    }
+    for(auto& s : p.steps)
+    {
+        s.connections = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(double(s.connections) * c.scale)));
+        s.concurrency = std::min(s.concurrency, s.connections);
+    }
+    return p;
+}
+
+namespace {
+
+fs::path log_dir(const labs::build_tree& tree, const std::string& name)
+{
+    return labs::runs_dir(tree) / (name + "-" + std::to_string(::getpid()));
+}
+
+} // namespace
+
+void cleanup_logs(const fs::path& dir, const run::result& r, const common& c)
+{
+    std::error_code ec;
+    if(c.keep_logs || r.verdict == "error")
+    {
+        if(!c.quiet)
+            std::cerr << "leaklab: the server's logs are in " << dir.string() << "\n";
+        return;
+    }
+    fs::remove_all(dir, ec);
+}
+
+lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std::optional<fs::path>& source,
+                const common& c, const std::function<void()>& built)
+{
+    auto tree = labs::open_build_tree(c.root, c.preset, c.build_dir, c.quiet, c.no_build);
+    auto binary = labs::build_variant(tree, lab, variant, source, c.quiet, c.no_build);
+    if(built)
+        built();
+
+    run::target t;
+    t.argv = labs::server_command(tree, binary);
+    t.argv.insert(t.argv.end(), lab.server_args.begin(), lab.server_args.end());
+    t.labkit = true;
+    t.env = lab.env;
+    t.nofile = lab.nofile;
+    // Emulated servers start slowly; give them more time.
+    t.start_timeout = std::chrono::milliseconds(static_cast<long>(lab.start_timeout_s * 1000 * (tree.runner.empty() ? 1 : 4)));
+    t.log_dir = log_dir(tree, lab.name() + "-" + variant);
+
+    lab_run out;
+    out.heading = {lab.name(), lab.title, variant, tree.sanitizer};
+    auto plan = adjusted(lab.plan, c);
+    // Sanitizers hold freed memory back (ASan's quarantine) or map shadow memory, so
+    // RSS grows without a leak; their own heap count (heap_bytes) stays exact.
+    if(tree.sanitizer == "address")
+        plan.unjudged["rss_bytes"] = "under ASan freed memory waits in a quarantine, so RSS grows without a leak (heap_bytes is ASan's own count)";
+    else if(tree.sanitizer == "thread")
+        plan.unjudged["rss_bytes"] = "under TSan RSS includes shadow memory that grows with use (heap_bytes is TSan's own count)";
+    report::progress prog(lab.id + " " + variant, c.quiet);
+    out.result = run::execute(t, plan, std::ref(prog));
+    prog.done();
+    cleanup_logs(t.log_dir, out.result, c);
+    return out;
+}
+
+int exit_code(const run::result& r)
+{
+    return r.verdict == "clean" ? exit_clean : r.verdict == "leak" ? exit_leak : exit_error;
+}
+
+std::string one_line(const run::result& r)
+{
+    if(r.verdict == "clean")
+        return "CLEAN: no metric keeps growing with the operations";
+    if(r.verdict == "leak")
+    {
+        if(!r.stopped_serving.empty())
+            return "LEAK: " + r.stopped_serving;
+        std::string names;
+        for(auto& n : r.flagged())
+            names += (names.empty() ? "" : ", ") + n;
+        return "LEAK: " + names + " keep growing with every operation";
+    }
+    auto first = r.error.substr(0, r.error.find('\n'));
+    return "ERROR: " + first;
+}
+
+} // namespace leaklab::cli

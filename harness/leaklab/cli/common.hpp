@@ -1,0 +1,93 @@
+// What every leaklab command shares: the common options, parsing, exit codes, and
+// running one lab (a variant or a student's copy). One file per command beside it.
+#ifndef LEAKLAB_CLI_COMMON_HPP
+#define LEAKLAB_CLI_COMMON_HPP
+
+#include "leaklab/labs/manifest.hpp"
+#include "leaklab/report/report.hpp"
+#include "leaklab/run/runner.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace leaklab::cli {
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+constexpr int exit_clean = 0;
+constexpr int exit_leak = 1;
+constexpr int exit_error = 2;
+
+// A bad command line: message, then a pointer to --help, exit 2.
+struct usage_error : std::runtime_error
+{
+    using std::runtime_error::runtime_error;
+};
+
+struct common
+{
+    fs::path root;
+    std::string preset;
+    fs::path build_dir;
+    bool quiet = false;
+    bool color = false;
+    bool keep_logs = false;
+    bool no_build = false;
+    double scale = 1;
+    std::size_t rounds = 0;
+};
+
+po::options_description common_options(common& c);
+
+// Parses a command's arguments; --help prints `usage: leaklab <usage>` and the options, exit 0.
+po::variables_map parse(const std::vector<std::string>& args, const po::options_description& d,
+                        const po::positional_options_description& pos, common& c, const std::string& usage);
+
+// The plan adjusted by --rounds and --scale.
+run::plan adjusted(run::plan p, const common& c);
+
+// Removes a run's server logs unless kept (--keep-logs) or needed (an error).
+void cleanup_logs(const fs::path& dir, const run::result& r, const common& c);
+
+struct lab_run
+{
+    report::heading heading;
+    run::result result;
+};
+
+// Build one variant (or a student's copy) of a lab and run it; `built` is called
+// between the build and the run. A failed build throws labs::build_error.
+lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std::optional<fs::path>& source,
+                const common& c, const std::function<void()>& built = {});
+
+int exit_code(const run::result& r);
+
+// The verdict and its reason in one line: "LEAK: sessions_live, heap_bytes keep growing ...".
+std::string one_line(const run::result& r);
+
+// The expectation for a variant holds: the verdict, and every catalog metric flagged (compare.cpp).
+bool as_expected(const labs::manifest& lab, const std::string& variant, const run::result& r, std::string& why);
+
+// The commands, one file each.
+int cmd_list(const std::vector<std::string>& args);
+int cmd_check(const std::vector<std::string>& args);
+int cmd_compare(const std::vector<std::string>& args);
+int cmd_verify(const std::vector<std::string>& args);
+int cmd_probe(const std::vector<std::string>& args);
+int cmd_workloads(const std::vector<std::string>& args);
+int cmd_hint(const std::vector<std::string>& args);
+int cmd_explain(const std::vector<std::string>& args);
+int cmd_watch(const std::vector<std::string>& args);
+int cmd_reset(const std::vector<std::string>& args);
+int cmd_clean(const std::vector<std::string>& args);
+
+} // namespace leaklab::cli
+
+#endif

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# What a student reads names the symptom, never the diagnosis: `leaklab list`, the
+# header of `check`, and each lab's README hold no lab's "diagnosis" and no
+# "The principle" section; the principle is behind the last hint level.
+set -u
+leaklab=$1; root=$2
+list=$("$leaklab" list 2>&1) || { echo "leaklab list failed:"; echo "$list"; exit 1; }
+fail=0
+for manifest in "$root"/labs/[0-9][0-9]-*/lab.json; do
+  dir=$(dirname "$manifest")
+  read -r id diagnosis hints < <(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["id"], m.get("diagnosis","-"), len(m.get("hints",[])))' "$manifest")
+  [ "$diagnosis" = "-" ] && { echo "lab $id has no diagnosis field"; fail=1; continue; }
+  if grep -qF -- "$diagnosis" <<<"$list"; then echo "leaklab list names lab $id's diagnosis ($diagnosis)"; fail=1; fi
+  if grep -qF -- "$diagnosis" "$dir/README.md"; then echo "lab $id's README names its diagnosis ($diagnosis)"; fail=1; fi
+  if grep -q '^## The principle' "$dir/README.md"; then echo "lab $id's README still has its principle"; fail=1; fi
+  out=$("$leaklab" hint "$id" --level $((hints + 1)) 2>&1)
+  grep -q "the principle behind lab $id" <<<"$out" || { echo "hint $id --level $((hints + 1)) does not give the principle: $out"; fail=1; }
+done
+[ "$fail" -eq 0 ] && echo "list, READMEs and hints: no diagnosis before the last hint level"
+exit "$fail"
