@@ -11,4 +11,13 @@ cp -r "$root/labs/$slug" "$dir/mine"
 cp "$root/solutions/$slug"/* "$dir/mine/"
 "$leaklab" check "$lab" --source "$dir/mine" -q; code=$?
 [ "$code" -eq 0 ] || { echo "the copy with the solution's files should be CLEAN (exit 0), got $code"; exit 1; }
-echo "student copy: leaky -> LEAK, fixed -> CLEAN"
+# compare --source draws the copy over leaky and fixed: a third line on every chart.
+charts=$dir/charts
+"$leaklab" compare "$lab" --source "$dir/mine" --out "$charts" -q > "$dir/compare.txt"; code=$?
+[ "$code" -eq 0 ] || { echo "compare --source with the solution's files should exit 0, got $code"; cat "$dir/compare.txt"; exit 1; }
+grep -q '^yours: CLEAN' "$dir/compare.txt" || { echo "compare --source did not report the copy's verdict:"; cat "$dir/compare.txt"; exit 1; }
+for svg in "$charts"/*.svg; do
+  [ "$(grep -c '<polyline' "$svg")" -eq 3 ] || { echo "$svg: expected 3 lines (leaky, fixed, yours)"; exit 1; }
+  grep -q '>yours<' "$svg" || { echo "$svg: no legend entry for the copy"; exit 1; }
+done
+echo "student copy: leaky -> LEAK, fixed -> CLEAN; compare --source draws it over both ($(ls "$charts" | wc -l) charts)"

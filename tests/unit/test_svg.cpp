@@ -67,7 +67,54 @@ TEST_CASE("one polyline per non-empty series, and a legend entry for each", "[sv
     CHECK(count_of(svg, "<polyline") == 2);
     CHECK_THAT(svg, Contains("stroke=\"#ff0000\""));
     CHECK_THAT(svg, Contains(">first<") && Contains(">second<") && Contains("empty (no data)"));
-    CHECK(count_of(svg, "<circle") == 6 + 3);
+    // Markers differ by series: circles for the first (3 points + legend), a square
+    // for the empty one's legend, triangles for the third (3 points + legend).
+    CHECK(count_of(svg, "<circle") == 3 + 1);
+    CHECK(count_of(svg, "<polygon") == 3 + 1);
+}
+
+TEST_CASE("each series differs in dash and marker as well as colour", "[svg]")
+{
+    svg_chart c{"t", "x", "y", "", {}};
+    for(const char* label : {"leaky", "fixed", "yours"})
+        c.series.push_back({label, "", {0, 1}, {1, 2}});
+    const std::string svg = render_svg(c);
+    // The first is solid, the second and third dashed differently: readable without colour.
+    CHECK(count_of(svg, "stroke-dasharray=\"7 4\"") == 2);   // line and legend swatch
+    CHECK(count_of(svg, "stroke-dasharray=\"2 3\"") == 2);
+    // Okabe–Ito colours, not red against green.
+    CHECK_THAT(svg, Contains("#D55E00") && Contains("#0072B2") && Contains("#009E73"));
+    CHECK_THAT(svg, !Contains("#d62728") && !Contains("#2ca02c"));
+}
+
+TEST_CASE("a flat line at zero stays above the x axis", "[svg]")
+{
+    const std::string svg = render_svg(chart_of({0, 0, 0, 0}, ""));
+    // The axis line is at y=306; the data at 0 must be drawn above it, not on it.
+    const auto at = svg.find("<polyline");
+    REQUIRE(at != std::string::npos);
+    const std::string line = svg.substr(at, svg.find("/>", at) - at);
+    CHECK_THAT(line, Contains(",298.0"));
+    CHECK_THAT(line, !Contains(",306.0"));
+}
+
+TEST_CASE("bands are shaded and labelled, the reference line is clipped to the plot", "[svg]")
+{
+    svg_chart c = chart_of({0, 10, 20, 30, 40}, "");
+    c.bands.push_back({0, 1, "warm-up (not judged)", "#eeeeee"});
+    c.bands.push_back({2, 3, "backend stall", "#fdeede"});
+    c.reference = svg_reference{1, 10, 100, "leak threshold 100/op"};
+    const std::string svg = render_svg(c);
+    CHECK(count_of(svg, "class=\"band\"") == 2);
+    CHECK_THAT(svg, Contains(">warm-up (not judged)<") && Contains(">backend stall<"));
+    CHECK_THAT(svg, Contains("class=\"reference\"") && Contains(">leak threshold 100/op<") && Contains(">threshold<"));
+    // A steep threshold leaves the top of the axis (40) between x=1 and x=2: it stops there.
+    const auto at = svg.find("class=\"reference\"");
+    const std::string ref = svg.substr(at, svg.find("/>", at) - at);
+    CHECK_THAT(ref, Contains("y2=\"52.0\""));
+    // The reference never widens the axes: the y axis still ends at the data's 40.
+    CHECK_THAT(svg, Contains(">40<"));
+    CHECK_THAT(svg, !Contains(">100<") && !Contains(">500<"));
 }
 
 TEST_CASE("text is XML-escaped", "[svg]")

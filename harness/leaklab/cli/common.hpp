@@ -87,6 +87,7 @@ int cmd_explain(const std::vector<std::string>& args);
 int cmd_watch(const std::vector<std::string>& args);
 int cmd_reset(const std::vector<std::string>& args);
 int cmd_clean(const std::vector<std::string>& args);
+int cmd_report(const std::vector<std::string>& args);
 
 } // namespace leaklab::cli
 

@@ -42,32 +42,47 @@ int cmd_compare(const std::vector<std::string>& args)
     po::options_description d = common_options(c);
     d.add_options()
         ("lab", po::value<std::string>(&lab_name), "the lab: 01 or its slug")
+        ("source", po::value<std::string>(), "also run your copy (the lab's student files from this folder) and draw it over leaky and fixed")
         ("out", po::value<std::string>(), "folder for the SVG charts (default: build/<preset>/leaklab-charts/<lab>)")
-        ("json", po::value<std::string>(), "also write both results as JSON to this file");
+        ("json", po::value<std::string>(), "also write the results as JSON to this file");
     po::positional_options_description pos;
     pos.add("lab", 1);
-    auto vm = parse(args, d, pos, c, "compare <lab> [--out DIR] [--json FILE]");
+    auto vm = parse(args, d, pos, c, "compare <lab> [--source DIR] [--out DIR] [--json FILE]");
     if(lab_name.empty())
         throw usage_error("which lab? e.g. `leaklab compare 01`");
     auto lab = labs::find_lab(c.root, lab_name);
-    auto leaky = run_lab(lab, "leaky", std::nullopt, c);
-    auto fixed = run_lab(lab, "fixed", std::nullopt, c);
+    std::vector<std::pair<std::string, lab_run>> runs;
+    runs.emplace_back("leaky", run_lab(lab, "leaky", std::nullopt, c));
+    runs.emplace_back("fixed", run_lab(lab, "fixed", std::nullopt, c));
+    if(vm.count("source"))
+        runs.emplace_back("yours", run_lab(lab, "student", fs::path(vm["source"].as<std::string>()), c));
+    auto& leaky = runs[0].second;
 
-    // Side by side: each metric's growth per operation in both variants.
+    // Side by side: each metric's final value and growth per operation in every run.
     std::cout << "lab " << lab.name() << ": " << lab.title << "\nworkload " << leaky.result.workload << "\n\n";
-    std::cout << std::left << std::setw(20) << "metric" << std::right << std::setw(16) << "leaky final"
-              << std::setw(16) << "leaky slope" << std::setw(16) << "fixed final" << std::setw(16) << "fixed slope" << '\n';
-    for(auto& m : leaky.result.metrics)
+    std::cout << std::left << std::setw(20) << "metric" << std::right;
+    for(auto& [label, lr] : runs)
+        std::cout << std::setw(16) << (label + " final") << std::setw(16) << (label + " slope");
+    std::cout << '\n';
+    for(auto& name : report::chart_metrics([&] {
+            std::vector<report::labelled_run> l;
+            for(auto& [label, lr] : runs)
+                l.push_back({label, &lr.result});
+            return l;
+        }()))
     {
-        auto f = std::find_if(fixed.result.metrics.begin(), fixed.result.metrics.end(), [&](auto& x) { return x.name == m.name; });
-        std::ostringstream slope_l, slope_f;
-        slope_l << report::format_value(m.slope_per_op, m.unit) << "/op" << (m.flagged ? " *" : "  ");
-        std::cout << std::left << std::setw(20) << m.name << std::right << std::setw(16)
-                  << report::format_value(m.final_value, m.unit) << std::setw(16) << slope_l.str();
-        if(f != fixed.result.metrics.end())
+        std::cout << std::left << std::setw(20) << name << std::right;
+        for(auto& [label, lr] : runs)
         {
-            slope_f << report::format_value(f->slope_per_op, f->unit) << "/op" << (f->flagged ? " *" : "  ");
-            std::cout << std::setw(16) << report::format_value(f->final_value, f->unit) << std::setw(16) << slope_f.str();
+            auto m = std::find_if(lr.result.metrics.begin(), lr.result.metrics.end(), [&](auto& x) { return x.name == name; });
+            if(m == lr.result.metrics.end())
+            {
+                std::cout << std::setw(16) << "-" << std::setw(16) << "-";
+                continue;
+            }
+            std::ostringstream slope;
+            slope << report::format_value(m->slope_per_op, m->unit) << "/op" << (m->flagged ? " *" : "  ");
+            std::cout << std::setw(16) << report::format_value(m->final_value, m->unit) << std::setw(16) << slope.str();
         }
         std::cout << '\n';
     }
@@ -75,11 +90,15 @@ int cmd_compare(const std::vector<std::string>& args)
     auto verdict_word = [](const run::result& r) {
         return r.verdict == "leak" ? std::string("LEAK") : r.verdict == "clean" ? std::string("CLEAN") : "ERROR: " + r.error;
     };
-    std::cout << "leaky: " << verdict_word(leaky.result) << "\nfixed: " << verdict_word(fixed.result) << "\n";
+    for(auto& [label, lr] : runs)
+        std::cout << label << ": " << verdict_word(lr.result) << '\n';
 
     auto tree = labs::open_build_tree(c.root, c.preset, c.build_dir, true, c.no_build);
     fs::path out = vm.count("out") ? fs::path(vm["out"].as<std::string>()) : tree.dir / "leaklab-charts" / lab.name();
-    auto files = report::write_compare_charts(out, leaky.heading, leaky.result, fixed.result);
+    std::vector<report::labelled_run> labelled;
+    for(auto& [label, lr] : runs)
+        labelled.push_back({label, &lr.result});
+    auto files = report::write_charts(out, leaky.heading, labelled);
     std::cout << "\ncharts (" << files.size() << "): " << out.string() << "/\n";
     for(auto& f : files)
         std::cout << "  " << f.filename().string() << '\n';
@@ -88,14 +107,18 @@ int cmd_compare(const std::vector<std::string>& args)
     {
         json::object o;
         o["lab"] = lab.name();
-        o["leaky"] = report::to_json(leaky.heading, leaky.result);
-        o["fixed"] = report::to_json(fixed.heading, fixed.result);
+        for(auto& [label, lr] : runs)
+            o[label == "yours" ? "student" : label] = report::to_json(lr.heading, lr.result);
         report::write_json(vm["json"].as<std::string>(), o);
     }
-    if(leaky.result.verdict == "error" || fixed.result.verdict == "error")
-        return exit_error;
+    for(auto& [label, lr] : runs)
+        if(lr.result.verdict == "error")
+            return exit_error;
     std::string why;
-    return as_expected(lab, "leaky", leaky.result, why) && as_expected(lab, "fixed", fixed.result, why) ? 0 : 1;
+    if(!as_expected(lab, "leaky", runs[0].second.result, why) || !as_expected(lab, "fixed", runs[1].second.result, why))
+        return exit_leak;
+    // With --source, the exit code is your copy's verdict, as with check --source.
+    return runs.size() > 2 ? exit_code(runs[2].second.result) : exit_clean;
 }
 
 } // namespace leaklab::cli

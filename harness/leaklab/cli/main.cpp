@@ -23,7 +23,8 @@ const char* overview =
     "  watch <lab> [--source DIR]    re-build and re-check on every save of a student file\n"
     "  reset <lab> [--source DIR]    restore the lab's student files as shipped (keeps a backup)\n"
     "  clean [--dry-run]             remove the build trees of student copies, say how much it freed\n"
-    "  compare <lab>                 both variants side by side, with an SVG chart per metric\n"
+    "  compare <lab> [--source DIR]  both variants side by side (and your copy), with an SVG chart per metric\n"
+    "  report [--labs 01,02|all]     one self-contained HTML file: charts, verdicts, the fix, the catch matrix\n"
     "  probe --cmd '<cmd {port}>' --workload <kind>\n"
     "                                any server, black box: /proc signals (and --metrics-url)\n"
     "  verify <lab>|all [--runs N]   every leaky variant is flagged, every fix is clean, N times\n"
@@ -31,7 +32,7 @@ const char* overview =
     "  explain <lab>                 the principle behind the fix (after you have tried)\n"
     "  workloads                     the workload kinds\n"
     "\n"
-    "exit codes: 0 clean, 1 leak, 2 error (compare/verify: 0 as expected, 1 not, 2 error)\n"
+    "exit codes: 0 clean, 1 leak, 2 error (compare/verify/report: 0 as expected, 1 not, 2 error)\n"
     "`leaklab <command> --help` shows a command's options.\n";
 
 } // namespace
@@ -83,6 +84,8 @@ int main(int argc, char* argv[])
             return cmd_reset(args);
         if(cmd == "clean")
             return cmd_clean(args);
+        if(cmd == "report")
+            return cmd_report(args);
         if(cmd == "workloads")
             return cmd_workloads(args);
         std::cerr << "leaklab: unknown command '" << cmd << "'\n\n" << overview;

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -42,8 +43,6 @@ std::string format_value(double v, const std::string& unit)
     return s.str();
 }
 
-namespace {
-
 std::string format_slope(double v, const std::string& unit)
 {
     std::ostringstream s;
@@ -61,8 +60,6 @@ std::string format_p(double p)
     s << std::setprecision(2) << p;
     return s.str();
 }
-
-} // namespace
 
 progress::progress(std::string label, bool quiet)
     : label_(std::move(label)), tty_(::isatty(STDERR_FILENO) != 0), quiet_(quiet)
@@ -230,6 +227,11 @@ json::object to_json(const heading& h, const run::result& r)
     }
     o["rounds"] = std::move(rounds);
     o["rounds_run"] = r.rounds_run;
+    o["warmup_rounds"] = r.warmup_rounds;
+    json::array phases;
+    for(auto& ph : r.phases)
+        phases.push_back(json::object{{"first_round", ph.first_round}, {"last_round", ph.last_round}, {"label", ph.label}});
+    o["phases"] = std::move(phases);
     o["ops_total"] = r.ops_total;
     o["failed_total"] = r.failed_total;
     o["duration_s"] = r.duration_s;
@@ -265,49 +267,123 @@ void write_json(const std::filesystem::path& file, const json::value& v)
         throw std::runtime_error("cannot write " + file.string());
 }
 
-std::vector<std::filesystem::path> write_compare_charts(const std::filesystem::path& dir, const heading& h,
-                                                        const run::result& leaky, const run::result& fixed)
+namespace {
+
+// The x of a round (its cumulative operations) in a run, if it ran.
+std::optional<double> x_of_round(const run::result& r, std::size_t round)
 {
-    std::filesystem::create_directories(dir);
-    std::vector<std::filesystem::path> files;
+    for(auto& rr : r.rounds)
+        if(rr.round == round)
+            return double(rr.cumulative_ops);
+    return std::nullopt;
+}
+
+std::optional<double> value_at(const run::result& r, std::size_t round, const std::string& name)
+{
+    for(auto& rr : r.rounds)
+        if(rr.round == round)
+            if(auto it = rr.values.find(name); it != rr.values.end())
+                return it->second;
+    return std::nullopt;
+}
+
+const run::metric_result* metric_of(const run::result& r, const std::string& name)
+{
+    for(auto& m : r.metrics)
+        if(m.name == name)
+            return &m;
+    return nullptr;
+}
+
+} // namespace
+
+std::vector<std::string> chart_metrics(const std::vector<labelled_run>& runs)
+{
     std::set<std::string> names;
-    for(auto& m : leaky.metrics)
-        names.insert(m.name);
-    for(auto& m : fixed.metrics)
-        names.insert(m.name);
-    auto series = [](const run::result& r, const std::string& name, const std::string& label, const std::string& color) {
-        svg_series s{label, color, {}, {}};
-        for(auto& rr : r.rounds)
+    for(auto& lr : runs)
+        for(auto& m : lr.result->metrics)
+            names.insert(m.name);
+    return {names.begin(), names.end()};
+}
+
+std::string render_metric_chart(const heading& h, const std::vector<labelled_run>& runs, const std::string& name)
+{
+    svg_chart c;
+    c.title = (h.lab.empty() ? std::string("probe") : "lab " + h.lab) + ": " + name;
+    c.x_label = "operations";
+    c.y_label = name;
+    c.unit = verdict::unit_of(name);
+    // What each line means, in words: the verdict on this metric and its slope.
+    std::string subtitle;
+    for(auto& lr : runs)
+    {
+        auto* m = metric_of(*lr.result, name);
+        std::string part = lr.label + ": ";
+        if(!m)
+            part += "not measured";
+        else if(!m->judged)
+            part += "not judged";
+        else
+            part += (m->flagged ? "grows " : "flat, ") + format_value(m->slope_per_op, m->unit) + "/op";
+        subtitle += (subtitle.empty() ? "" : "   |   ") + part;
+    }
+    c.subtitle = subtitle;
+    for(auto& lr : runs)
+    {
+        svg_series s{lr.label, "", {}, {}};
+        for(auto& rr : lr.result->rounds)
             if(auto it = rr.values.find(name); it != rr.values.end())
             {
                 s.x.push_back(double(rr.cumulative_ops));
                 s.y.push_back(it->second);
             }
-        return s;
-    };
-    for(auto& name : names)
+        c.series.push_back(std::move(s));
+    }
+    if(runs.empty())
+        return render_svg(c);
+    // Phases, from the first run (every variant runs the same plan): warm-up, then faults.
+    const run::result& first = *runs.front().result;
+    if(first.warmup_rounds > 0)
+        if(auto x0 = x_of_round(first, 0), x1 = x_of_round(first, first.warmup_rounds); x0 && x1)
+            c.bands.push_back({*x0, *x1, "warm-up (not judged)", "#eeeeee"});
+    for(auto& ph : first.phases)
+        if(auto x0 = x_of_round(first, ph.first_round - 1), x1 = x_of_round(first, ph.last_round); x0 && x1)
+            c.bands.push_back({*x0, *x1, ph.label, "#fdeede"});
+    // The leak threshold per operation, drawn from the lowest first judged point.
+    const std::size_t first_judged = 1 + first.warmup_rounds;
+    for(auto& lr : runs)
+        if(auto* m = metric_of(*lr.result, name); m && m->judged && m->threshold > 0)
+        {
+            std::optional<double> y0;
+            for(auto& other : runs)
+                if(auto v = value_at(*other.result, first_judged, name))
+                    y0 = y0 ? std::min(*y0, *v) : *v;
+            if(auto x0 = x_of_round(first, first_judged); x0 && y0)
+                c.reference = svg_reference{*x0, *y0, m->threshold,
+                                            "leak threshold " + format_value(m->threshold, m->unit) + "/op"};
+            break;
+        }
+    return render_svg(c);
+}
+
+std::vector<std::filesystem::path> write_charts(const std::filesystem::path& dir, const heading& h,
+                                                const std::vector<labelled_run>& runs)
+{
+    std::filesystem::create_directories(dir);
+    std::vector<std::filesystem::path> files;
+    for(auto& name : chart_metrics(runs))
     {
-        svg_chart c;
-        c.title = "lab " + h.lab + ": " + name;
-        // What each line means, in words: the verdict on this metric and its slope.
-        auto summary = [&](const run::result& r, const char* label) {
-            for(auto& m : r.metrics)
-                if(m.name == name)
-                    return std::string(label) + " " + (m.flagged ? "grows " : "flat, ") +
-                           format_value(m.slope_per_op, m.unit) + "/op";
-            return std::string(label) + " not measured";
-        };
-        c.subtitle = summary(leaky, "leaky:") + "   |   " + summary(fixed, "fixed:");
-        c.x_label = "operations";
-        c.y_label = name;
-        c.unit = verdict::unit_of(name);
-        c.series.push_back(series(leaky, name, "leaky", "#d62728"));
-        c.series.push_back(series(fixed, name, "fixed", "#2ca02c"));
         auto file = dir / (name + ".svg");
-        std::ofstream(file) << render_svg(c);
+        std::ofstream(file) << render_metric_chart(h, runs, name);
         files.push_back(file);
     }
     return files;
+}
+
+std::vector<std::filesystem::path> write_compare_charts(const std::filesystem::path& dir, const heading& h,
+                                                        const run::result& leaky, const run::result& fixed)
+{
+    return write_charts(dir, h, {{"leaky", &leaky}, {"fixed", &fixed}});
 }
 
 } // namespace leaklab::report

@@ -50,6 +50,29 @@ void write_json(const std::filesystem::path& file, const boost::json::value& v);
 
 // "1.5 KiB", "12.3 MiB" for bytes; plain numbers otherwise.
 std::string format_value(double v, const std::string& unit);
+// "5.9 KiB/op", "1.25/op".
+std::string format_slope(double v, const std::string& unit);
+// "<0.0001", "0.03".
+std::string format_p(double p);
+
+// One run with the name its line gets on a chart ("leaky", "fixed", "yours").
+struct labelled_run
+{
+    std::string label;
+    const run::result* result;
+};
+
+// Every metric any of the runs measured, sorted.
+std::vector<std::string> chart_metrics(const std::vector<labelled_run>& runs);
+
+// One metric over the operations, a line per run (each its own colour, dash and
+// marker), the warm-up and fault rounds shaded, and the leak threshold drawn from
+// the first judged point.
+std::string render_metric_chart(const heading& h, const std::vector<labelled_run>& runs, const std::string& name);
+
+// One SVG file per metric in dir; returns the files.
+std::vector<std::filesystem::path> write_charts(const std::filesystem::path& dir, const heading& h,
+                                                const std::vector<labelled_run>& runs);
 
 // One SVG chart per metric with both variants over the operations; returns the files.
 std::vector<std::filesystem::path> write_compare_charts(const std::filesystem::path& dir, const heading& h,

@@ -16,9 +16,14 @@ namespace
 
 constexpr double width = 720, height = 360;
 constexpr double plot_left = 76, plot_top = 52, plot_right = 540, plot_bottom = 306;
+// The data area ends this far above the x axis, so values at the axis minimum stay visible.
+constexpr double data_gap = 8;
 constexpr double legend_x = 556;
 constexpr std::size_t legend_max_chars = 20;
-constexpr const char* palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
+// Okabe & Ito's colour-blind-safe palette: vermillion, blue, bluish green, orange, purple, sky blue.
+constexpr const char* palette[] = {"#D55E00", "#0072B2", "#009E73", "#E69F00", "#CC79A7", "#56B4E9"};
+constexpr const char* dashes[] = {"none", "7 4", "2 3", "10 3 2 3"};
+constexpr svg_marker markers[] = {svg_marker::circle, svg_marker::square, svg_marker::triangle, svg_marker::diamond};
 
 // A finite data point.
 struct point
@@ -217,7 +222,10 @@ struct mapper
 {
     axis xa, ya;
     double px(double x) const { return plot_left + (x - xa.lo) / (xa.hi - xa.lo) * (plot_right - plot_left); }
-    double py(double y) const { return plot_bottom - (y - ya.lo) / (ya.hi - ya.lo) * (plot_bottom - plot_top); }
+    double py(double y) const
+    {
+        return plot_bottom - data_gap - (y - ya.lo) / (ya.hi - ya.lo) * (plot_bottom - data_gap - plot_top);
+    }
 };
 
 // The y label with a non-byte unit appended, e.g. "connections (count)".
@@ -234,6 +242,41 @@ std::string series_color(const svg_series& s, std::size_t index)
     if(!s.color.empty())
         return s.color;
     return palette[index % std::size(palette)];
+}
+
+// A series' dash pattern and marker: its own, or by position.
+std::string series_dash(const svg_series& s, std::size_t index)
+{
+    return s.dash.empty() ? dashes[index % std::size(dashes)] : s.dash;
+}
+svg_marker series_marker(const svg_series& s, std::size_t index)
+{
+    return s.marker ? *s.marker : markers[index % std::size(markers)];
+}
+
+// One marker centred on (x, y).
+void write_marker(std::ostringstream& out, svg_marker mk, double x, double y)
+{
+    constexpr double r = 3;
+    switch(mk)
+    {
+    case svg_marker::circle:
+        out << "<circle cx=\"" << coord(x) << "\" cy=\"" << coord(y) << "\" r=\"" << coord(r) << "\"/>\n";
+        break;
+    case svg_marker::square:
+        out << "<rect x=\"" << coord(x - r) << "\" y=\"" << coord(y - r) << "\" width=\"" << coord(2 * r)
+            << "\" height=\"" << coord(2 * r) << "\"/>\n";
+        break;
+    case svg_marker::triangle:
+        out << "<polygon points=\"" << coord(x) << ',' << coord(y - r - 1) << ' ' << coord(x - r - 0.5) << ','
+            << coord(y + r) << ' ' << coord(x + r + 0.5) << ',' << coord(y + r) << "\"/>\n";
+        break;
+    case svg_marker::diamond:
+        out << "<polygon points=\"" << coord(x) << ',' << coord(y - r - 1) << ' ' << coord(x + r + 1) << ','
+            << coord(y) << ' ' << coord(x) << ',' << coord(y + r + 1) << ' ' << coord(x - r - 1) << ','
+            << coord(y) << "\"/>\n";
+        break;
+    }
 }
 
 // Document header, white background and title.
@@ -291,35 +334,100 @@ void write_axes(std::ostringstream& out, const mapper& m, const svg_chart& c)
         << "</text>\n";
 }
 
-// One series: a polyline through its points and a small circle on each.
-void write_series(std::ostringstream& out, const mapper& m, const std::vector<point>& pts, const std::string& color)
+// Shaded bands behind the data, each with its label at the top.
+void write_bands(std::ostringstream& out, const mapper& m, const std::vector<svg_band>& bands)
+{
+    for(const svg_band& b : bands)
+    {
+        const double x0 = std::clamp(m.px(std::min(b.x0, b.x1)), plot_left, plot_right);
+        const double x1 = std::clamp(m.px(std::max(b.x0, b.x1)), plot_left, plot_right);
+        if(!(x1 > x0))
+            continue;
+        out << "<g class=\"band\">\n<rect x=\"" << coord(x0) << "\" y=\"" << coord(plot_top) << "\" width=\""
+            << coord(x1 - x0) << "\" height=\"" << coord(plot_bottom - plot_top) << "\" fill=\"" << escape_xml(b.fill)
+            << "\"/>\n";
+        if(!b.label.empty())
+            out << "<text x=\"" << coord(x0 + 4) << "\" y=\"" << coord(plot_top + 12) << "\" font-size=\"10\""
+                << " fill=\"#555555\">" << escape_xml(b.label) << "</text>\n";
+        out << "</g>\n";
+    }
+}
+
+// The reference line, clipped to the plot area, with its label near its end.
+void write_reference(std::ostringstream& out, const mapper& m, const svg_reference& r)
+{
+    if(!std::isfinite(r.x0) || !std::isfinite(r.y0) || !std::isfinite(r.slope))
+        return;
+    double xa = std::max(r.x0, m.xa.lo), xb = m.xa.hi;
+    // Stop where the line leaves the top (or bottom) of the axis.
+    if(r.slope > 0)
+        xb = std::min(xb, r.x0 + (m.ya.hi - r.y0) / r.slope);
+    else if(r.slope < 0)
+        xb = std::min(xb, r.x0 + (m.ya.lo - r.y0) / r.slope);
+    if(!(xb > xa))
+        return;
+    auto y_at = [&](double x) { return r.y0 + r.slope * (x - r.x0); };
+    out << "<g class=\"reference\">\n<line x1=\"" << coord(m.px(xa)) << "\" y1=\"" << coord(m.py(y_at(xa)))
+        << "\" x2=\"" << coord(m.px(xb)) << "\" y2=\"" << coord(m.py(y_at(xb)))
+        << "\" stroke=\"#444444\" stroke-width=\"1.2\" stroke-dasharray=\"1 3\"/>\n";
+    if(!r.label.empty())
+    {
+        // The label sits at the line's end, inside the plot, right-aligned when near the right edge.
+        const double lx = m.px(xb), ly = m.py(y_at(xb));
+        const bool right = lx > plot_right - 150;
+        out << "<text x=\"" << coord(right ? lx - 4 : lx + 4) << "\" y=\"" << coord(std::clamp(ly - 6, plot_top + 24, plot_bottom - data_gap - 8))
+            << "\" font-size=\"10\" fill=\"#444444\"" << (right ? " style=\"text-anchor:end\"" : "")
+            << ">" << escape_xml(r.label) << "</text>\n";
+    }
+    out << "</g>\n";
+}
+
+// One series: a polyline through its points and a marker on each.
+void write_series(std::ostringstream& out, const mapper& m, const std::vector<point>& pts, const std::string& color,
+                  const std::string& dash, svg_marker mk)
 {
     if(pts.empty())
         return;
     const std::string col = escape_xml(color);
-    out << "<polyline fill=\"none\" stroke=\"" << col << "\" stroke-width=\"2\" stroke-linejoin=\"round\" points=\"";
+    out << "<polyline fill=\"none\" stroke=\"" << col << "\" stroke-width=\"2\" stroke-linejoin=\"round\"";
+    if(dash != "none")
+        out << " stroke-dasharray=\"" << escape_xml(dash) << "\"";
+    out << " points=\"";
     for(std::size_t i = 0; i < pts.size(); ++i)
         out << (i ? " " : "") << coord(m.px(pts[i].x)) << ',' << coord(m.py(pts[i].y));
     out << "\"/>\n<g fill=\"" << col << "\">\n";
     for(const point& p : pts)
-        out << "<circle cx=\"" << coord(m.px(p.x)) << "\" cy=\"" << coord(m.py(p.y)) << "\" r=\"2.5\"/>\n";
+        write_marker(out, mk, m.px(p.x), m.py(p.y));
     out << "</g>\n";
 }
 
-// One legend entry: a coloured swatch and the (possibly shortened) label.
+// One legend entry: a swatch in the series' colour, dash and marker, and the (possibly shortened) label.
 void write_legend_entry(std::ostringstream& out, std::size_t index, const svg_series& s, const std::string& color,
-                        bool has_data)
+                        const std::string& dash, svg_marker mk, bool has_data)
 {
     const double y = plot_top + 8 + 20 * static_cast<double>(index);
     const std::string col = escape_xml(color);
     out << "<g>\n<title>" << escape_xml(s.label) << "</title>\n";
-    out << "<line x1=\"" << coord(legend_x) << "\" y1=\"" << coord(y) << "\" x2=\"" << coord(legend_x + 18)
-        << "\" y2=\"" << coord(y) << "\" stroke=\"" << col << "\" stroke-width=\"2\"/>\n";
-    out << "<circle cx=\"" << coord(legend_x + 9) << "\" cy=\"" << coord(y) << "\" r=\"2.5\" fill=\"" << col
-        << "\"/>\n";
+    out << "<line x1=\"" << coord(legend_x) << "\" y1=\"" << coord(y) << "\" x2=\"" << coord(legend_x + 22)
+        << "\" y2=\"" << coord(y) << "\" stroke=\"" << col << "\" stroke-width=\"2\"";
+    if(dash != "none")
+        out << " stroke-dasharray=\"" << escape_xml(dash) << "\"";
+    out << "/>\n<g fill=\"" << col << "\">\n";
+    write_marker(out, mk, legend_x + 11, y);
+    out << "</g>\n";
     const std::string text = shorten(s.label, legend_max_chars) + (has_data ? "" : " (no data)");
-    out << "<text x=\"" << coord(legend_x + 24) << "\" y=\"" << coord(y + 4) << "\" fill=\"#333333\">"
+    out << "<text x=\"" << coord(legend_x + 28) << "\" y=\"" << coord(y + 4) << "\" fill=\"#333333\">"
         << escape_xml(text) << "</text>\n</g>\n";
+}
+
+// The reference line's legend entry, below the series'.
+void write_reference_legend(std::ostringstream& out, std::size_t index, const svg_reference& r)
+{
+    const double y = plot_top + 8 + 20 * static_cast<double>(index);
+    out << "<g>\n<title>" << escape_xml(r.label) << "</title>\n<line x1=\"" << coord(legend_x) << "\" y1=\"" << coord(y)
+        << "\" x2=\"" << coord(legend_x + 22) << "\" y2=\"" << coord(y)
+        << "\" stroke=\"#444444\" stroke-width=\"1.2\" stroke-dasharray=\"1 3\"/>\n<text x=\"" << coord(legend_x + 28)
+        << "\" y=\"" << coord(y + 4) << "\" fill=\"#333333\">threshold</text>\n</g>\n";
 }
 
 } // namespace
@@ -341,15 +449,22 @@ std::string render_svg(const svg_chart& chart)
     const axis ya = no_data ? make_axis(0, 1, chart.unit == "bytes")
                             : make_axis(std::min(0.0, ys.lo), std::max(0.0, ys.hi), chart.unit == "bytes");
     const mapper m{xa, ya};
-    // Draw back to front: frame, grid, axes, data, legend.
+    // Draw back to front: frame, bands, grid, axes, reference, data, legend.
     std::ostringstream out;
     write_header(out, chart);
+    write_bands(out, m, chart.bands);
     write_grid(out, m);
     write_axes(out, m, chart);
+    if(chart.reference && !no_data)
+        write_reference(out, m, *chart.reference);
     for(std::size_t i = 0; i < chart.series.size(); ++i)
-        write_series(out, m, points[i], series_color(chart.series[i], i));
+        write_series(out, m, points[i], series_color(chart.series[i], i), series_dash(chart.series[i], i),
+                     series_marker(chart.series[i], i));
     for(std::size_t i = 0; i < chart.series.size(); ++i)
-        write_legend_entry(out, i, chart.series[i], series_color(chart.series[i], i), !points[i].empty());
+        write_legend_entry(out, i, chart.series[i], series_color(chart.series[i], i), series_dash(chart.series[i], i),
+                           series_marker(chart.series[i], i), !points[i].empty());
+    if(chart.reference && !no_data)
+        write_reference_legend(out, chart.series.size(), *chart.reference);
     if(no_data)
         out << "<text x=\"" << coord((plot_left + plot_right) / 2) << "\" y=\"" << coord((plot_top + plot_bottom) / 2)
             << "\" text-anchor=\"middle\" font-size=\"13\" fill=\"#999999\">no data</text>\n";

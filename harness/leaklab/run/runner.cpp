@@ -144,6 +144,24 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
     auto started = steady_clock::now();
     result r;
     r.workload = describe_workload(p);
+    r.warmup_rounds = p.warmup_rounds;
+    // Fault phases: a backend-fault step sets the proxy's fault, which holds until a later step changes it.
+    {
+        std::string fault = "pass";
+        for(std::size_t round = 1; round <= p.rounds; ++round)
+        {
+            for(auto& st : p.steps)
+                if(st.kind == "backend-fault" && (st.from_round == 0 || round >= st.from_round) &&
+                   (st.until_round == 0 || round <= st.until_round))
+                    fault = st.fault.empty() ? "pass" : st.fault;
+            if(fault == "pass")
+                continue;
+            if(!r.phases.empty() && r.phases.back().last_round + 1 == round && r.phases.back().label == "backend " + fault)
+                r.phases.back().last_round = round;
+            else
+                r.phases.push_back({round, round, "backend " + fault});
+        }
+    }
 
     // The command line: a free port for "{port}", labkit's own flags for a lab server.
     auto argv = t.argv;

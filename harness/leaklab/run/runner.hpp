@@ -56,6 +56,14 @@ struct metric_result
     std::string reason;
 };
 
+// Rounds in which something was done to the server besides the churn, e.g. a backend fault.
+struct phase
+{
+    std::size_t first_round = 1;
+    std::size_t last_round = 1;
+    std::string label;          // "backend stall"
+};
+
 struct result
 {
     std::string verdict = "error";  // "leak" | "clean" | "error"
@@ -66,6 +74,8 @@ struct result
     std::vector<metric_result> metrics;
     std::string workload;           // e.g. "ws-churn+ws-abort"
     std::size_t rounds_run = 0;     // rounds started, the one an error cut short included
+    std::size_t warmup_rounds = 0;  // rounds after the baseline left out of the trend
+    std::vector<phase> phases;      // fault phases of the plan
     std::size_t ops_total = 0;      // operations run, those of a round an error cut short included
     std::size_t failed_total = 0;
     double duration_s = 0;
