@@ -41,12 +41,19 @@ build_pkgs=(cmake ninja-build g++ make pkg-config git
             catch2 zlib1g-dev)
 tool_pkgs=(valgrind libgoogle-perftools-dev google-perftools heaptrack wrk redis-server procps python3 file)
 pi_pkgs=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
+# The workshop deck (scripts/build-slides.sh): Debian's chromium renders the PDF, poppler-utils
+# checks it (pdfinfo, pdftoppm). Node.js and npm run Marp; a machine that already has a node
+# of its own (with npm) keeps it, otherwise Debian's nodejs and npm are installed.
+slides_pkgs=(chromium poppler-utils)
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  slides_pkgs+=(nodejs npm)
+fi
 # Target packages unpacked into the Pi root, per Debian architecture.
 pi_root=${LEAKLAB_PI_ROOT:-/opt/leaklab/pi}
 pi_target_pkgs=(zlib1g zlib1g-dev)
 declare -A pi_triple=([arm64]=aarch64-linux-gnu [armhf]=arm-linux-gnueabihf)
 
-pkgs=("${build_pkgs[@]}" "${tool_pkgs[@]}")
+pkgs=("${build_pkgs[@]}" "${tool_pkgs[@]}" "${slides_pkgs[@]}")
 if [ "$want_pi" = 1 ]; then
   # apt can fetch arm64/armhf packages only once dpkg knows the architectures.
   foreign=" $(dpkg --print-foreign-architectures | tr '\n' ' ') "
@@ -70,6 +77,29 @@ installed() {
 # A Pi target root is ready when its stamp lists the packages it was unpacked from.
 pi_root_ready() { [ -f "$pi_root/${pi_triple[$1]}/.leaklab-root" ]; }
 
+# Marp for the deck, pinned in slides/package-lock.json: npm ci when slides/node_modules is
+# missing or older than the lock file. The only download the deck needs happens here.
+slides_dir="$(cd "$(dirname "$0")/.." && pwd)/slides"
+setup_slides() {
+  [ -f "$slides_dir/package-lock.json" ] || return 0
+  if [ -d "$slides_dir/node_modules" ] && [ "$slides_dir/node_modules" -nt "$slides_dir/package-lock.json" ]; then
+    say "slides: Marp is installed in slides/node_modules"
+    return 0
+  fi
+  local ok=0
+  for attempt in 1 2 3; do
+    say "slides: npm ci (attempt $attempt)"
+    # puppeteer-core, which Marp uses, downloads no browser: the PDF uses Debian's chromium
+    if (cd "$slides_dir" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error); then ok=1; break; fi
+    sleep $((attempt * 5))
+  done
+  if [ "$ok" != 1 ]; then
+    echo "setup.sh: npm ci failed in slides/; the deck (scripts/build-slides.sh) needs it. Re-run scripts/setup.sh later." >&2
+    exit 1
+  fi
+  touch "$slides_dir/node_modules"
+}
+
 missing=()
 for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
 roots_missing=()
@@ -79,7 +109,8 @@ fi
 
 if [ ${#missing[@]} -eq 0 ] && [ ${#roots_missing[@]} -eq 0 ] && [ -z "${need_update:-}" ]; then
   where=""; [ "$want_pi" = 0 ] || where=" and the Pi target roots are in $pi_root"
-  say "all ${#pkgs[@]} packages are installed$where; nothing to do"
+  say "all ${#pkgs[@]} packages are installed$where"
+  setup_slides
   exit 0
 fi
 
@@ -134,6 +165,7 @@ setup_pi_root() {
   say "Pi target root for $arch: $pi_root/$triple ($(paste -sd',' "$pi_root/$triple/.leaklab-root"))"
 }
 for arch in "${roots_missing[@]}"; do setup_pi_root "$arch"; done
+setup_slides
 
 # redis-server's package starts a system service on port 6379; leaklab starts its own on loopback.
 say "done"
