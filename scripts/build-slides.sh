@@ -58,6 +58,8 @@ done
 # 1. The measurements: one `leaklab compare` per lab (charts + JSON), two probes of a black box.
 if [ "$run" = 1 ]; then
   [ -x "$leaklab" ] || fail "$leaklab is not built: run 'cmake --preset dev && cmake --build --preset dev' first (or pass --leaklab PATH)"
+  # The labs as this checkout has them, run with the servers of the tree leaklab was built in.
+  build_dir=$(cd "$(dirname "$leaklab")/.." && pwd)
   rm -rf "$out/charts" "$out/runs"
   mkdir -p "$out/charts" "$out/runs"
   for id in "${lab_ids[@]}"; do
@@ -65,7 +67,7 @@ if [ "$run" = 1 ]; then
     printf 'build-slides: lab %s: running compare ... ' "$id"
     log="$out/runs/$id.log"
     set +e
-    nice -n 10 "$leaklab" compare "$id" --no-build --quiet --no-color \
+    nice -n 10 "$leaklab" compare "$id" --root "$root" --build-dir "$build_dir" --no-build --quiet --no-color \
       --out "$out/charts/$id" --json "$out/runs/$id.json" >"$log" 2>&1
     code=$?
     set -e
