@@ -253,7 +253,7 @@ manifest load_manifest(const std::filesystem::path& file)
     auto v = parse_json(read_file(file), where);
     reader r(v, where, {"id", "slug", "title", "section", "summary", "style", "student_files", "server_args",
                         "env", "rlimit_nofile", "start_timeout_s", "backend", "workload", "settle", "thresholds",
-                        "ignore_metrics", "expect", "hints", "principle", "diagnosis", "upstream"});
+                        "ignore_metrics", "expect", "hints", "principle", "diagnosis", "upstream", "spoilers"});
     manifest m;
     m.dir = file.parent_path();
     m.id = r.string("id");
@@ -322,6 +322,7 @@ manifest load_manifest(const std::filesystem::path& file)
     m.principle = r.strings("principle");
     m.diagnosis = r.string("diagnosis", "");
     m.upstream = r.strings("upstream");
+    m.spoilers = r.strings("spoilers");
 
     // The folder is NN-slug, exactly: scripts and handouts rely on it.
     auto folder = m.dir.filename().string();

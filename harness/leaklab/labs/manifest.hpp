@@ -45,6 +45,7 @@ struct manifest
     std::vector<std::string> principle; // paragraphs: the lesson, shown after the last hint
     std::string diagnosis;             // instructor-facing: the bug's name ("heartbeat-keeps-session-alive")
     std::vector<std::string> upstream;
+    std::vector<std::string> spoilers;  // words naming the defect or its fix: never in the README a student reads
 
     std::string name() const { return id + "-" + slug; }
 };
