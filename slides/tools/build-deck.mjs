@@ -143,10 +143,14 @@ function fixDiff(lab) {
   // Pages of at most 28 lines (a longer hunk gets a page of its own).
   const pages = [];
   let page = [];
+  const where = (h) => h.file.replace(/^solutions\//, '');
   for (const h of kept) {
-    const block = [`${h.head}  ${h.file.replace(/^solutions\//, '')}`, ...h.lines];
-    if (page.length && page.length + block.length > 28) { pages.push(page); page = []; }
-    page.push(...block);
+    // A hunk longer than a page is cut into pages of its own, each with the hunk's header.
+    for (let i = 0; i < h.lines.length; i += 26) {
+      const block = [`${h.head}  ${where(h)}${i ? ' (continued)' : ''}`, ...h.lines.slice(i, i + 26)];
+      if (page.length && page.length + block.length > 28) { pages.push(page); page = []; }
+      page.push(...block);
+    }
   }
   if (page.length) pages.push(page);
   return { pages, hunks: hunks.length, omitted };
@@ -182,10 +186,10 @@ function labSlides(lab) {
     `# Lab ${id} · what leaklab measured`,
     `<div class="charts">${chosen.map((n) => chartImg(id, n)).join('')}</div>`,
     `| metric | leaky: baseline → final | leaky slope | fixed: baseline → final | fixed slope | threshold |\n|---|---|---|---|---|---|\n${rows.join('\n')}`,
-    `<p class="verdict">${esc(L.workload)}, ${fmtCount(L.ops_total)} operations per variant · leaky ${verdictSpan(L.verdict)} · fixed ${verdictSpan(F.verdict)} · <code>leaklab compare ${id}</code></p>`,
+    `<p class="verdict">${esc(L.workload)}, ${L.ops_total === F.ops_total ? `${fmtCount(L.ops_total)} operations per variant` : `${fmtCount(L.ops_total)} operations leaky, ${fmtCount(F.ops_total)} fixed`} · leaky ${verdictSpan(L.verdict)} · fixed ${verdictSpan(F.verdict)} · <code>leaklab compare ${id}</code></p>`,
     notes(`Red is the leaky server, green the fixed one; the x axis is operations (connections or requests), sampled after each round once the server is quiet. These are the numbers of the run this deck was built from.`,
       `Leaky: ${L.metrics.filter((x) => x.flagged).map((x) => `${x.name} ${x.reason}`).join('; ') || 'nothing flagged'}.`,
-      `Fixed: ${F.verdict.toUpperCase()}${F.flagged?.length ? ` (${F.flagged.join(', ')})` : ''}. Each variant ran ${fmtCount(L.ops_total)} operations, ${fmtSecs(L.duration_s)} leaky and ${fmtSecs(F.duration_s)} fixed.`,
+      `Fixed: ${F.verdict.toUpperCase()}${F.flagged?.length ? ` (${F.flagged.join(', ')})` : ''}. The leaky variant ran ${fmtCount(L.ops_total)} operations in ${fmtSecs(L.duration_s)}, the fixed one ${fmtCount(F.ops_total)} in ${fmtSecs(F.duration_s)}.${L.rounds_run < F.rounds_run ? ` The leaky run stopped after ${L.rounds_run} rounds: ${L.error || L.warnings?.[0] || 'see its report'}.` : ''}`,
       hints[0] ? `Ask: which of these counts tells you what is kept alive? (${hints[0]})` : ''),
   ].join('\n\n'));
 
@@ -217,22 +221,39 @@ function labSlides(lab) {
     ].filter(Boolean).join('\n\n'));
   });
 
-  // 5. The principle (lab.json), then the upstream bugs it mirrors
-  const principle = (m.principle ?? []).map(oneLine);
-  const shown = [];
-  let used = 0;
-  for (const p of principle) {
-    if (shown.length && used + p.length > 1000) break;
-    shown.push(p); used += p.length;
+  // 5. The principle (lab.json), on up to three pages; a list is cut between its items
+  const blocks = [];
+  for (const para of m.principle ?? []) {
+    for (const piece of para.split(/\n\s*\n/)) {
+      const lines = piece.split('\n');
+      if (!/^\s*([-*]|\d+\.)\s/.test(lines[0])) { blocks.push(oneLine(piece)); continue; }
+      let item = null;
+      for (const l of lines) {
+        if (/^\s*([-*]|\d+\.)\s/.test(l)) { if (item) blocks.push(item); item = l.trim(); }
+        else item += ' ' + l.trim();
+      }
+      if (item) blocks.push(item);
+    }
   }
-  const rest = principle.slice(shown.length);
-  s.push([
-    used > 650 ? '<!-- _class: dense -->' : '',
-    `# Lab ${id} · the principle`,
-    shown.join('\n\n'),
-    rest.length ? `<p class="src">… more in the speaker notes, or <code>leaklab explain ${id}</code></p>` : `<p class="src"><code>leaklab explain ${id}</code></p>`,
-    notes(rest.length ? rest.join('\n\n') : 'This is the text students get from `leaklab explain` once their copy is clean.'),
-  ].filter(Boolean).join('\n\n'));
+  const ppages = [];
+  for (const b of blocks) {
+    const last = ppages[ppages.length - 1];
+    if (last && last.chars + b.length <= 900) { last.blocks.push(b); last.chars += b.length; }
+    else ppages.push({ blocks: [b], chars: b.length });
+  }
+  const shownPages = ppages.slice(0, 3), rest = ppages.slice(3).flatMap((p) => p.blocks);
+  shownPages.forEach((pp, i) => {
+    const n = shownPages.length > 1 ? ` (${i + 1}/${shownPages.length})` : '';
+    const last = i === shownPages.length - 1;
+    s.push([
+      pp.chars > 600 ? '<!-- _class: dense -->' : '',
+      `# Lab ${id} · the principle${n}`,
+      pp.blocks.join('\n\n'),
+      last ? `<p class="src">${rest.length ? 'the rest is in the speaker notes, and in ' : ''}<code>leaklab explain ${id}</code></p>` : '',
+      notes(i === 0 ? 'This is the text students get from `leaklab explain` (or the last `hint` level) once their copy is clean.' : 'The principle, continued.',
+        last && rest.length ? rest.join('\n\n') : ''),
+    ].filter(Boolean).join('\n\n'));
+  });
   if (m.upstream?.length)
     s.push([
       m.upstream.length > 3 ? '<!-- _class: dense -->' : '',
