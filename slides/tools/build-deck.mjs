@@ -162,6 +162,8 @@ function labSlides(lab) {
   const hints = m.hints ?? [];
   const s = [];
   const title = `Lab ${id} · ${m.title}`;
+  // A control lab (both variants clean) has no defect: its slides say "the code" and "the change".
+  const control = m.expect?.leaky?.verdict === 'clean';
 
   // 1. The symptom (no spoiler: the diagnosis comes later)
   const sym = symptom(lab);
@@ -187,10 +189,10 @@ function labSlides(lab) {
     `<div class="charts">${chosen.map((n) => chartImg(id, n)).join('')}</div>`,
     `| metric | leaky: baseline → final | leaky slope | fixed: baseline → final | fixed slope | threshold |\n|---|---|---|---|---|---|\n${rows.join('\n')}`,
     `<p class="verdict">${esc(L.workload)}, ${L.ops_total === F.ops_total ? `${fmtCount(L.ops_total)} operations per variant` : `${fmtCount(L.ops_total)} operations leaky, ${fmtCount(F.ops_total)} fixed`} · leaky ${verdictSpan(L.verdict)} · fixed ${verdictSpan(F.verdict)} · <code>leaklab compare ${id}</code></p>`,
-    notes(`Red is the leaky server, green the fixed one; the x axis is operations (connections or requests), sampled after each round once the server is quiet. These are the numbers of the run this deck was built from.`,
+    notes(`${control ? 'Both variants of this control lab; the legend names them.' : 'The leaky and the fixed server, as the legend says.'} The x axis is operations (connections or requests), sampled after each round once the server is quiet. These are the numbers of the run this deck was built from.`,
       `Leaky: ${L.metrics.filter((x) => x.flagged).map((x) => `${x.name} ${x.reason}`).join('; ') || 'nothing flagged'}.`,
       `Fixed: ${F.verdict.toUpperCase()}${F.flagged?.length ? ` (${F.flagged.join(', ')})` : ''}. The leaky variant ran ${fmtCount(L.ops_total)} operations in ${fmtSecs(L.duration_s)}, the fixed one ${fmtCount(F.ops_total)} in ${fmtSecs(F.duration_s)}.${L.rounds_run < F.rounds_run ? ` The leaky run stopped after ${L.rounds_run} rounds: ${L.error || L.warnings?.[0] || 'see its report'}.` : ''}`,
-      hints[0] ? `Ask: which of these counts tells you what is kept alive? (${hints[0]})` : ''),
+      hints[0] && !control ? `Ask: which of these counts tells you what is kept alive? (${hints[0]})` : ''),
   ].join('\n\n'));
 
   // 3. The defect, in the lab's own code
@@ -200,10 +202,10 @@ function labSlides(lab) {
     const code = parts.map((p) => `// ${p.file}:${p.line}\n${p.text}`).join('\n\n');
     s.push([
       total > 22 ? '<!-- _class: tiny -->' : total > 16 ? '<!-- _class: small -->' : '',
-      `# Lab ${id} · the defect`,
+      `# Lab ${id} · ${control ? 'the code (no defect: watch it be judged CLEAN)' : 'the defect'}`,
       '```cpp\n' + code + '\n```',
       `<p class="src">${esc(m.summary)}</p>`,
-      notes(`Spoiler from here on. The code is the leaky file as shipped.`, hints.slice(1).join('\n\n')),
+      notes(control ? 'A control lab: the code as shipped has no leak. Ask the room to find one anyway, then show the verdict.' : 'Spoiler from here on. The code is the leaky file as shipped.', hints.slice(1).join('\n\n')),
     ].filter(Boolean).join('\n\n'));
   }
 
@@ -213,7 +215,7 @@ function labSlides(lab) {
     const n = diff.pages.length > 1 ? ` (${i + 1}/${diff.pages.length})` : '';
     s.push([
       page.length > 18 ? '<!-- _class: tiny -->' : page.length > 12 ? '<!-- _class: small -->' : '',
-      `# Lab ${id} · the fix${n}`,
+      `# Lab ${id} · ${control ? 'the change: give the memory back' : 'the fix'}${n}`,
       '```diff\n' + page.join('\n') + '\n```',
       `<p class="src">diff -u labs/${lab.dir} solutions/${lab.dir}${diff.omitted ? ` · ${diff.omitted} hunk(s) that only add #include lines not shown` : ''}</p>`,
       notes(i === 0 ? `The whole fix is ${diff.hunks} hunk(s). Read the + lines as the guarantee the fix makes.` : 'The fix, continued.',

@@ -3,7 +3,8 @@
 #  - scripts/build-slides.sh --labs 01,22 in a fresh clone of the repository (its committed
 #    state; slides/node_modules is borrowed from the checkout, as scripts/setup.sh made it);
 #  - the HTML loads nothing from outside (no http(s) src/href, url() or @import);
-#  - the PDF has one page per slide (Marp's <section> elements, and the generator's count);
+#  - the PDF has one page per slide (Marp's <section> elements, and the generator's count),
+#    and every slide has speaker notes;
 #  - the evidence slide of lab 01, rendered to PNG, shows its chart: the page has the text
 #    "what leaklab measured", and the chart area has the coloured lines of the two series,
 #    where a text-only slide has next to no colour. The PNGs stay in ARTIFACTS to look at.
@@ -55,6 +56,8 @@ pages=$(pdfinfo "$out/deck.pdf" | awk '/^Pages:/ { print $2 }')
 count=$(cat "$out/slides.count")
 [ "$sections" -eq "$count" ] || fail "deck.html has $sections slides, the generator wrote $count"
 [ "$pages" -eq "$sections" ] || fail "deck.pdf has $pages pages for $sections slides"
+notes=$(grep -o 'class="bespoke-marp-note"' "$out/deck.html" | wc -l)
+[ "$notes" -eq "$sections" ] || fail "deck.html has speaker notes on $notes of its $sections slides"
 
 # The evidence slide of lab 01 and a text-only slide (lab 01's principle), by their place in the HTML.
 read -r chart_page text_page < <(python3 - "$out/deck.html" <<'EOF'
