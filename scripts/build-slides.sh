@@ -9,14 +9,17 @@
 #   scripts/build-slides.sh --leaklab PATH   the leaklab binary (default build/dev/bin/leaklab)
 #   scripts/build-slides.sh --no-pdf         HTML only (no browser needed)
 #
-# Needs: a built tree (cmake --preset dev && cmake --build --preset dev), and what
-# scripts/setup.sh installs (node, slides/node_modules, chromium, poppler-utils).
-# Nothing is downloaded here, and no C++ is built: the lab servers are run as built.
+# Needs what scripts/setup.sh installs (node, slides/node_modules, chromium,
+# poppler-utils). With the default leaklab it first brings the dev preset up to date
+# (cmake --preset dev && cmake --build --preset dev: the whole build on a fresh clone,
+# a second when nothing changed); with --leaklab PATH it runs that tree's servers as
+# built. Nothing is downloaded here.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/slides/build"
 leaklab="$root/build/dev/bin/leaklab"
+own_build=1
 labs=""
 run=1
 pdf=1
@@ -26,7 +29,7 @@ while [ $# -gt 0 ]; do
     --labs=*) labs=${1#*=}; shift ;;
     --out) out=${2:?--out wants a folder}; shift 2 ;;
     --out=*) out=${1#*=}; shift ;;
-    --leaklab) leaklab=${2:?--leaklab wants a path}; shift 2 ;;
+    --leaklab) leaklab=${2:?--leaklab wants a path}; own_build=0; shift 2 ;;
     --no-run) run=0; shift ;;
     --no-pdf) pdf=0; shift ;;
     -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
@@ -57,6 +60,11 @@ done
 
 # 1. The measurements: one `leaklab compare` per lab (charts + JSON), two probes of a black box.
 if [ "$run" = 1 ]; then
+  if [ "$own_build" = 1 ]; then
+    say "bringing the dev build up to date (cmake --preset dev && cmake --build --preset dev)"
+    (cd "$root" && cmake --preset dev >/dev/null && cmake --build --preset dev | tail -n 1) \
+      || fail "the dev build failed; run 'cmake --build --preset dev' to see why"
+  fi
   [ -x "$leaklab" ] || fail "$leaklab is not built: run 'cmake --preset dev && cmake --build --preset dev' first (or pass --leaklab PATH)"
   # The labs as this checkout has them, run with the servers of the tree leaklab was built in.
   build_dir=$(cd "$(dirname "$leaklab")/.." && pwd)

@@ -31,7 +31,10 @@ const toolConf = readJson(path.join(slides, 'tools.json'));
 
 const labs = wanted.map((id) => {
   const dir = labDirs.find((d) => d.startsWith(id + '-'));
-  const manifest = readJson(path.join(root, 'labs', dir, 'lab.json'));
+  // The lab's manifest, with what names the defect and the fix from solutions/NN-slug/instructor.json.
+  const instructor = path.join(root, 'solutions', dir, 'instructor.json');
+  const manifest = { ...readJson(path.join(root, 'labs', dir, 'lab.json')),
+                     ...(fs.existsSync(instructor) ? readJson(instructor) : {}) };
   const runFile = path.join(runs, `${id}.json`);
   if (!fs.existsSync(runFile)) die(`${runFile} is missing: run scripts/build-slides.sh without --no-run first`);
   return { id, dir, manifest, readme: fs.readFileSync(path.join(root, 'labs', dir, 'README.md'), 'utf8'),

@@ -324,6 +324,26 @@ manifest load_manifest(const std::filesystem::path& file)
     m.upstream = r.strings("upstream");
     m.spoilers = r.strings("spoilers");
 
+    // What names the defect or the fix lives beside the solution, not in the folder a
+    // student copies: solutions/NN-slug/instructor.json (its fields win over lab.json's).
+    auto instructor = m.dir.parent_path().parent_path() / "solutions" / m.dir.filename() / "instructor.json";
+    if(std::filesystem::exists(instructor))
+    {
+        std::string iw = instructor.string();
+        auto iv = parse_json(read_file(instructor), iw);
+        reader ir(iv, iw, {"summary", "diagnosis", "spoilers", "principle", "upstream"});
+        if(ir.has("summary"))
+            m.summary = ir.string("summary");
+        if(ir.has("diagnosis"))
+            m.diagnosis = ir.string("diagnosis");
+        if(ir.has("spoilers"))
+            m.spoilers = ir.strings("spoilers");
+        if(ir.has("principle"))
+            m.principle = ir.strings("principle");
+        if(ir.has("upstream"))
+            m.upstream = ir.strings("upstream");
+    }
+
     // The folder is NN-slug, exactly: scripts and handouts rely on it.
     auto folder = m.dir.filename().string();
     if(folder != m.name())
