@@ -20,4 +20,11 @@ for svg in "$charts"/*.svg; do
   [ "$(grep -c '<polyline' "$svg")" -eq 3 ] || { echo "$svg: expected 3 lines (leaky, fixed, yours)"; exit 1; }
   grep -q '>yours<' "$svg" || { echo "$svg: no legend entry for the copy"; exit 1; }
 done
-echo "student copy: leaky -> LEAK, fixed -> CLEAN; compare --source draws it over both ($(ls "$charts" | wc -l) charts)"
+# Put the shipped files back with their old times (cp -p, as a restored backup would):
+# they are older than the binary, yet the check must judge them, not the stale build.
+for f in "$root/solutions/$slug"/*.cpp "$root/solutions/$slug"/*.hpp; do
+  [ -f "$f" ] && cp -p "$root/labs/$slug/$(basename "$f")" "$dir/mine/"
+done
+"$leaklab" check "$lab" --source "$dir/mine" -q > "$dir/stale.txt" 2>&1; code=$?
+[ "$code" -eq 1 ] || { echo "the shipped files put back with old times should be LEAK (exit 1), got $code (a stale binary?)"; tail -3 "$dir/stale.txt"; exit 1; }
+echo "student copy: leaky -> LEAK, fixed -> CLEAN, shipped files back with old times -> LEAK; compare --source draws it over both ($(ls "$charts" | wc -l) charts)"

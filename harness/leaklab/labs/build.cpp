@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <iostream>
 #include <sstream>
 
@@ -83,6 +84,19 @@ build_tree open_build_tree(const std::filesystem::path& root, const std::string&
     return t;
 }
 
+// The contents of a student's files, to tell whether they changed while being built.
+static std::size_t content_hash(const std::filesystem::path& dir, const std::vector<std::string>& files)
+{
+    std::size_t h = 0;
+    for(auto& f : files)
+    {
+        std::ifstream in(dir / f, std::ios::binary);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        h ^= std::hash<std::string>{}(f + '\0' + text) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    }
+    return h;
+}
+
 std::filesystem::path build_variant(const build_tree& tree, const manifest& lab, const std::string& variant,
                                     const std::optional<std::filesystem::path>& source, bool quiet, bool no_build)
 {
@@ -130,8 +144,54 @@ std::filesystem::path build_variant(const build_tree& tree, const manifest& lab,
     }
     if(!quiet)
         std::cerr << "leaklab: building " << src.string() << " ...\n";
-    run_or_throw({"cmake", "--build", dir.string()}, dir / "build.log", "building " + src.string());
-    return dir / "bin" / ("lab" + lab.id + "-student");
+    // The binary must always be of the files as they are now. Two ways make a build
+    // tool think a stale binary current: a file saved while the compiler runs ends up
+    // older than its object, and a file put back with its old time (cp -p, a restored
+    // backup) is older too. So the tree keeps the hash of what it last built; when the
+    // files differ from it but are no newer than the binary, or change during the build,
+    // the student's objects are removed and built again.
+    const auto binary = dir / "bin" / ("lab" + lab.id + "-student");
+    const auto stamp = dir / "leaklab-built.hash";
+    const std::string objects = "/lab" + lab.id + "-student.dir/";
+    auto forget_objects = [&] {
+        std::error_code ec;
+        std::vector<std::filesystem::path> gone;
+        for(auto& e : std::filesystem::recursive_directory_iterator(dir, ec))
+            if(auto p = e.path().string(); e.is_regular_file() && p.ends_with(".cpp.o") && p.find(objects) != p.npos)
+                gone.push_back(e.path());
+        for(auto& p : gone)
+            std::filesystem::remove(p, ec);
+    };
+    {
+        const auto now = content_hash(src, lab.student_files);
+        std::ifstream in(stamp);
+        std::size_t built = 0;
+        if(in >> built && built != now && std::filesystem::exists(binary))
+        {
+            bool newer = false;
+            for(auto& f : lab.student_files)
+                newer = newer || std::filesystem::last_write_time(src / f) > std::filesystem::last_write_time(binary);
+            if(!newer)
+                forget_objects();
+        }
+    }
+    for(int attempt = 0;; ++attempt)
+    {
+        const auto before = content_hash(src, lab.student_files);
+        run_or_throw({"cmake", "--build", dir.string()}, dir / "build.log", "building " + src.string());
+        if(content_hash(src, lab.student_files) == before)
+        {
+            std::ofstream(stamp) << before << '\n';
+            break;
+        }
+        if(attempt == 2)
+            throw build_error("the files in " + src.string() + " kept changing while they were built; "
+                              "save them, then check again");
+        if(!quiet)
+            std::cerr << "leaklab: a file in " << src.string() << " changed during the build: building again ...\n";
+        forget_objects();
+    }
+    return binary;
 }
 
 std::vector<std::string> server_command(const build_tree& tree, const std::filesystem::path& binary)
