@@ -74,7 +74,7 @@ int cmd_clean(const std::vector<std::string>& args)
 {
     common c;
     bool dry_run = false;
-    po::options_description d = common_options(c);
+    po::options_description d = common_options(c, opts_build);
     d.add_options()("dry-run,n", po::bool_switch(&dry_run), "only say what would be removed and how much it holds");
     auto vm = parse(args, d, {}, c, "clean [--dry-run] [--preset P | --build-dir DIR]");
 

@@ -10,17 +10,23 @@
 
 namespace leaklab::cli {
 
-po::options_description common_options(common& c)
+po::options_description common_options(common& c, unsigned sets)
 {
     po::options_description d("common options");
     d.add_options()
-        ("root", po::value<std::string>(), "the leaklab checkout (default: the one leaklab was built from, or $LEAKLAB_ROOT)")
-        ("preset", po::value<std::string>(&c.preset), "build and run with this CMake preset (dev, asan, pi-aarch64, ...)")
-        ("build-dir", po::value<std::string>(), "use this configured build tree instead of a preset's")
-        ("rounds", po::value<std::size_t>(&c.rounds), "rounds of workload (default: the lab's)")
-        ("scale", po::value<double>(&c.scale), "multiply connections per round by this (e.g. 0.25 under qemu)")
-        ("keep-logs", po::bool_switch(&c.keep_logs), "keep the server's stdout/stderr logs after a run")
-        ("no-build", po::bool_switch(&c.no_build), "run the binaries as they are; never run cmake")
+        ("root", po::value<std::string>(), "the leaklab checkout (default: the one leaklab was built from, or $LEAKLAB_ROOT)");
+    if(sets & opts_build)
+        d.add_options()
+            ("preset", po::value<std::string>(&c.preset), "build and run with this CMake preset (dev, asan, pi-aarch64, ...)")
+            ("build-dir", po::value<std::string>(), "use this configured build tree instead of a preset's");
+    if(sets & opts_run)
+        d.add_options()
+            ("rounds", po::value<std::size_t>(&c.rounds), "rounds of workload (default: the lab's)")
+            ("scale", po::value<double>(&c.scale), "multiply connections per round by this (e.g. 0.25 under qemu)")
+            ("keep-logs", po::bool_switch(&c.keep_logs), "keep the server's stdout/stderr logs after a run");
+    if((sets & opts_build) && (sets & opts_run))
+        d.add_options()("no-build", po::bool_switch(&c.no_build), "run the binaries as they are; never run cmake");
+    d.add_options()
         ("quiet,q", po::bool_switch(&c.quiet), "no progress lines")
         ("no-color", "never colour the verdict")
         ("help,h", "this help");
@@ -35,6 +41,16 @@ po::variables_map parse(const std::vector<std::string>& args, const po::options_
     {
         po::store(po::command_line_parser(args).options(d).positional(pos).run(), vm);
         po::notify(vm);
+    }
+    catch(const po::unknown_option& e)
+    {
+        // An option another command takes is refused here, never silently ignored.
+        const std::string cmd = usage.substr(0, usage.find(' '));
+        throw usage_error("`leaklab " + cmd + "` has no option " + e.get_option_name());
+    }
+    catch(const po::too_many_positional_options_error&)
+    {
+        throw usage_error("too many arguments: the usage is `leaklab " + usage + "`");
     }
     catch(const po::error& e)
     {

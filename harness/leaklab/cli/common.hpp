@@ -44,7 +44,12 @@ struct common
     std::size_t rounds = 0;
 };
 
-po::options_description common_options(common& c);
+// Which common options a command takes: every command has --root, --quiet, --no-color
+// and --help; those that build add --preset and --build-dir, those that run a server add
+// --rounds, --scale and --keep-logs, and those that do both --no-build. A command is
+// given only the options it uses, so no flag is silently ignored.
+enum option_sets : unsigned { opts_base = 0, opts_build = 1, opts_run = 2, opts_lab = opts_build | opts_run };
+po::options_description common_options(common& c, unsigned sets = opts_lab);
 
 // Parses a command's arguments; --help prints `usage: leaklab <usage>` and the options, exit 0.
 po::variables_map parse(const std::vector<std::string>& args, const po::options_description& d,

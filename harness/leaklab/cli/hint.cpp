@@ -29,7 +29,7 @@ int cmd_hint(const std::vector<std::string>& args)
     common c;
     std::string lab_name;
     std::size_t level = 1;
-    po::options_description d = common_options(c);
+    po::options_description d = common_options(c, opts_base);
     d.add_options()("lab", po::value<std::string>(&lab_name), "the lab")
                    ("level", po::value<std::size_t>(&level),
                     "how far down the ladder: 1 = the gentlest hint; the level after the last hint is the principle");
@@ -66,7 +66,7 @@ int cmd_explain(const std::vector<std::string>& args)
 {
     common c;
     std::string lab_name;
-    po::options_description d = common_options(c);
+    po::options_description d = common_options(c, opts_base);
     d.add_options()("lab", po::value<std::string>(&lab_name), "the lab");
     po::positional_options_description pos;
     pos.add("lab", 1);

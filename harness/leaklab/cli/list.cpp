@@ -15,7 +15,7 @@ namespace json = boost::json;
 int cmd_list(const std::vector<std::string>& args)
 {
     common c;
-    po::options_description d = common_options(c);
+    po::options_description d = common_options(c, opts_base);
     d.add_options()("json", po::value<std::string>(), "write the list as JSON to this file");
     auto vm = parse(args, d, {}, c, "list [--json FILE]");
     auto all = labs::load_all(c.root);

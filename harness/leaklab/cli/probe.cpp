@@ -19,7 +19,7 @@ int cmd_probe(const std::vector<std::string>& args)
     std::string cmd, kind, metrics_url, path = "/";
     std::size_t connections = 300, concurrency = 16, messages = 1;
     double start_timeout = 10;
-    po::options_description d = common_options(c);
+    po::options_description d = common_options(c, opts_run);
     d.add_options()
         ("cmd", po::value<std::string>(&cmd), "the server's command line; {port} is replaced by a free port")
         ("workload", po::value<std::string>(&kind), "the workload kind (`leaklab workloads`)")

@@ -62,7 +62,7 @@ int cmd_reset(const std::vector<std::string>& args)
     common c;
     std::string lab_name;
     bool yes = false;
-    po::options_description d = common_options(c);
+    po::options_description d = common_options(c, opts_base);
     d.add_options()
         ("lab", po::value<std::string>(&lab_name), "the lab")
         ("source", po::value<std::string>(), "your copy of the lab (default: the lab folder in the kit, restored from git)")
