@@ -8,8 +8,9 @@
 #                                 [--workdir DIR] [--keep]
 #
 #   --multiarch with     install zlib1g-dev:arm64 and :armhf through Debian multiarch
-#                        first (which brings libc6:arm64/armhf and puts their folders in
-#                        the machine's ld.so.cache), as a machine that has them would be
+#                        first (which brings libc6:arm64/armhf into /lib/<triple>, the
+#                        first folder the cross loader searches), as a machine that has
+#                        them would be
 #   --multiarch without  a machine with no foreign packages (the default)
 #   --only main|tests    run only the README's main job, or only its test command
 #   --workdir DIR        where the roots go (default /var/tmp/leaklab-fresh)
@@ -95,7 +96,7 @@ export DEBIAN_FRONTEND=noninteractive
 step() { echo "=== \$1 ==="; local t0=\$(date +%s) rc=0; shift; bash -c "\$*" || rc=\$?; echo "=== took \$(( \$(date +%s) - t0 )) s, exit \$rc ==="; return \$rc; }
 step "git for the clone" "apt-get update -q && apt-get install -y -q --no-install-recommends git ca-certificates"
 if [ "$variant" = with ]; then
-  step "multiarch zlib1g-dev:arm64 and :armhf" "dpkg --add-architecture arm64 && dpkg --add-architecture armhf && apt-get update -q && apt-get install -y -q --no-install-recommends zlib1g-dev:arm64 zlib1g-dev:armhf && ls /lib/aarch64-linux-gnu/libc.so.6 /lib/arm-linux-gnueabihf/libc.so.6 && ldconfig -p | grep -c 'aarch64-linux-gnu\\|arm-linux-gnueabihf'"
+  step "multiarch zlib1g-dev:arm64 and :armhf" "dpkg --add-architecture arm64 && dpkg --add-architecture armhf && apt-get update -q && apt-get install -y -q --no-install-recommends zlib1g-dev:arm64 zlib1g-dev:armhf && ls -l /lib/aarch64-linux-gnu/libc.so.6 /lib/arm-linux-gnueabihf/libc.so.6"
 fi
 step "git clone" "git clone -q /src /root/leaklab && git -C /root/leaklab log --oneline -1"
 cd /root/leaklab

@@ -35,9 +35,11 @@ set(CMAKE_CXX_FLAGS_INIT "-idirafter /usr/include")
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,-rpath-link,${target_root}/lib/${triple}")
 
 # Run target programs (tests, leaklab's servers) under qemu-user: the sysroot's own
-# loader, told to ignore the host's /etc/ld.so.cache (which lists the multiarch
-# folders once any arm64/armhf package is installed) and to search only the target
-# roots.
+# loader, with a library path of the target roots only, searched before anything else,
+# and without the host's /etc/ld.so.cache. Left to itself, the loader searches
+# /lib/${triple} first, and qemu -L falls back to the host's folder of that name when
+# the sysroot has none: once Debian's libc6:arm64/armhf is installed there, the loader
+# of one glibc build got the libc of another, and crashed (armhf) or hung (aarch64).
 set(qemu qemu-${CMAKE_SYSTEM_PROCESSOR})
 if(CMAKE_SYSTEM_PROCESSOR STREQUAL "armv7l")
   set(qemu qemu-arm)

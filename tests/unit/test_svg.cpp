@@ -81,7 +81,7 @@ TEST_CASE("each series differs in dash and marker as well as colour", "[svg]")
     const std::string svg = render_svg(c);
     // The first is solid, the second and third dashed differently: readable without colour.
     CHECK(count_of(svg, "stroke-dasharray=\"7 4\"") == 2);   // line and legend swatch
-    CHECK(count_of(svg, "stroke-dasharray=\"2 3\"") == 2);
+    CHECK(count_of(svg, "stroke-dasharray=\"12 3 3 3\"") == 2);
     // Okabe–Ito colours, not red against green.
     CHECK_THAT(svg, Contains("#D55E00") && Contains("#0072B2") && Contains("#009E73"));
     CHECK_THAT(svg, !Contains("#d62728") && !Contains("#2ca02c"));
@@ -103,18 +103,29 @@ TEST_CASE("bands are shaded and labelled, the reference line is clipped to the p
     svg_chart c = chart_of({0, 10, 20, 30, 40}, "");
     c.bands.push_back({0, 1, "warm-up (not judged)", "#eeeeee"});
     c.bands.push_back({2, 3, "backend stall", "#fdeede"});
-    c.reference = svg_reference{1, 10, 100, "leak threshold 100/op"};
+    c.reference = svg_reference{1, 10, 12, "leak threshold 12/op"};
     const std::string svg = render_svg(c);
     CHECK(count_of(svg, "class=\"band\"") == 2);
     CHECK_THAT(svg, Contains(">warm-up (not judged)<") && Contains(">backend stall<"));
-    CHECK_THAT(svg, Contains("class=\"reference\"") && Contains(">leak threshold 100/op<") && Contains(">threshold<"));
-    // A steep threshold leaves the top of the axis (40) between x=1 and x=2: it stops there.
+    CHECK_THAT(svg, Contains("class=\"reference\"") && Contains(">leak threshold 12/op<") && Contains(">threshold<"));
+    // The threshold leaves the top of the axis (40) at x = 1 + 30/12 = 3.5: it stops there.
     const auto at = svg.find("class=\"reference\"");
     const std::string ref = svg.substr(at, svg.find("/>", at) - at);
     CHECK_THAT(ref, Contains("y2=\"52.0\""));
     // The reference never widens the axes: the y axis still ends at the data's 40.
     CHECK_THAT(svg, Contains(">40<"));
     CHECK_THAT(svg, !Contains(">100<") && !Contains(">500<"));
+}
+
+TEST_CASE("a threshold that would leave the plot at once is not drawn, and the legend says so", "[svg]")
+{
+    // A flat series at zero and a threshold of 1 per x over 0..100: it would leave a 0..1
+    // axis right after its start, which reads as a spike in the data.
+    svg_chart c = chart_of(std::vector<double>(101, 0.0), "");
+    c.reference = svg_reference{1, 0, 1, "leak threshold 1/op"};
+    const std::string svg = render_svg(c);
+    CHECK_THAT(svg, !Contains("class=\"reference\""));
+    CHECK_THAT(svg, Contains(">threshold: off scale<"));
 }
 
 TEST_CASE("text is XML-escaped", "[svg]")

@@ -164,7 +164,7 @@ std::string one_line(const run::result& r)
         std::string names;
         for(auto& n : r.flagged())
             names += (names.empty() ? "" : ", ") + n;
-        return "LEAK: " + names + " keep growing with every operation";
+        return "LEAK: " + names + (r.flagged().size() == 1 ? " keeps" : " keep") + " growing with every operation";
     }
     auto first = r.error.substr(0, r.error.find('\n'));
     return "ERROR: " + first;

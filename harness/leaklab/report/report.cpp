@@ -126,7 +126,7 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
         out << '\n'
             << std::left << std::setw(20) << "metric" << std::right << std::setw(12) << "baseline" << std::setw(12)
             << "final" << std::setw(14) << "slope" << std::setw(10) << "p" << std::setw(14) << "threshold"
-            << "  \n";
+            << "\n";
         for(auto& m : r.metrics)
         {
             std::ostringstream row;
@@ -159,7 +159,8 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
         std::string names;
         for(auto& n : r.flagged())
             names += (names.empty() ? "" : ", ") + n;
-        out << "verdict: " << paint("LEAK", "1;31") << " (" << names << " keep growing with every operation)\n";
+        out << "verdict: " << paint("LEAK", "1;31") << " (" << names << (r.flagged().size() == 1 ? " keeps" : " keep")
+            << " growing with every operation)\n";
     }
     else if(r.verdict == "clean")
         out << "verdict: " << paint("CLEAN", "1;32") << " (no metric keeps growing with the operations)\n";
@@ -324,7 +325,7 @@ std::string render_metric_chart(const heading& h, const std::vector<labelled_run
         else if(!m->judged)
             part += "not judged";
         else
-            part += (m->flagged ? "grows " : "flat, ") + format_value(m->slope_per_op, m->unit) + "/op";
+            part += (m->flagged ? "grows " : "not flagged, ") + format_value(m->slope_per_op, m->unit) + "/op";
         subtitle += (subtitle.empty() ? "" : "   |   ") + part;
     }
     c.subtitle = subtitle;

@@ -22,7 +22,8 @@ constexpr double legend_x = 556;
 constexpr std::size_t legend_max_chars = 20;
 // Okabe & Ito's colour-blind-safe palette: vermillion, blue, bluish green, orange, purple, sky blue.
 constexpr const char* palette[] = {"#D55E00", "#0072B2", "#009E73", "#E69F00", "#CC79A7", "#56B4E9"};
-constexpr const char* dashes[] = {"none", "7 4", "2 3", "10 3 2 3"};
+// Solid, dashed, dash-dot, long dash: none looks like the reference line's fine dots.
+constexpr const char* dashes[] = {"none", "7 4", "12 3 3 3", "16 4"};
 constexpr svg_marker markers[] = {svg_marker::circle, svg_marker::square, svg_marker::triangle, svg_marker::diamond};
 
 // A finite data point.
@@ -354,10 +355,11 @@ void write_bands(std::ostringstream& out, const mapper& m, const std::vector<svg
 }
 
 // The reference line, clipped to the plot area, with its label near its end.
-void write_reference(std::ostringstream& out, const mapper& m, const svg_reference& r)
+// Returns whether it was drawn.
+bool write_reference(std::ostringstream& out, const mapper& m, const svg_reference& r)
 {
     if(!std::isfinite(r.x0) || !std::isfinite(r.y0) || !std::isfinite(r.slope))
-        return;
+        return false;
     double xa = std::max(r.x0, m.xa.lo), xb = m.xa.hi;
     // Stop where the line leaves the top (or bottom) of the axis.
     if(r.slope > 0)
@@ -365,7 +367,11 @@ void write_reference(std::ostringstream& out, const mapper& m, const svg_referen
     else if(r.slope < 0)
         xb = std::min(xb, r.x0 + (m.ya.lo - r.y0) / r.slope);
     if(!(xb > xa))
-        return;
+        return false;
+    // A line that leaves the plot almost at once (a steep threshold over a flat series
+    // at zero) reads as a spike in the data: the legend says it is off the scale instead.
+    if(xb - xa < (m.xa.hi - xa) / 3)
+        return false;
     auto y_at = [&](double x) { return r.y0 + r.slope * (x - r.x0); };
     out << "<g class=\"reference\">\n<line x1=\"" << coord(m.px(xa)) << "\" y1=\"" << coord(m.py(y_at(xa)))
         << "\" x2=\"" << coord(m.px(xb)) << "\" y2=\"" << coord(m.py(y_at(xb)))
@@ -380,6 +386,7 @@ void write_reference(std::ostringstream& out, const mapper& m, const svg_referen
             << ">" << escape_xml(r.label) << "</text>\n";
     }
     out << "</g>\n";
+    return true;
 }
 
 // One series: a polyline through its points and a marker on each.
@@ -421,13 +428,14 @@ void write_legend_entry(std::ostringstream& out, std::size_t index, const svg_se
 }
 
 // The reference line's legend entry, below the series'.
-void write_reference_legend(std::ostringstream& out, std::size_t index, const svg_reference& r)
+void write_reference_legend(std::ostringstream& out, std::size_t index, const svg_reference& r, bool drawn)
 {
     const double y = plot_top + 8 + 20 * static_cast<double>(index);
     out << "<g>\n<title>" << escape_xml(r.label) << "</title>\n<line x1=\"" << coord(legend_x) << "\" y1=\"" << coord(y)
         << "\" x2=\"" << coord(legend_x + 22) << "\" y2=\"" << coord(y)
         << "\" stroke=\"#444444\" stroke-width=\"1.2\" stroke-dasharray=\"1 3\"/>\n<text x=\"" << coord(legend_x + 28)
-        << "\" y=\"" << coord(y + 4) << "\" fill=\"#333333\">threshold</text>\n</g>\n";
+        << "\" y=\"" << coord(y + 4) << "\" fill=\"#333333\">" << (drawn ? "threshold" : "threshold: off scale")
+        << "</text>\n</g>\n";
 }
 
 } // namespace
@@ -455,8 +463,7 @@ std::string render_svg(const svg_chart& chart)
     write_bands(out, m, chart.bands);
     write_grid(out, m);
     write_axes(out, m, chart);
-    if(chart.reference && !no_data)
-        write_reference(out, m, *chart.reference);
+    const bool reference_drawn = chart.reference && !no_data && write_reference(out, m, *chart.reference);
     for(std::size_t i = 0; i < chart.series.size(); ++i)
         write_series(out, m, points[i], series_color(chart.series[i], i), series_dash(chart.series[i], i),
                      series_marker(chart.series[i], i));
@@ -464,7 +471,7 @@ std::string render_svg(const svg_chart& chart)
         write_legend_entry(out, i, chart.series[i], series_color(chart.series[i], i), series_dash(chart.series[i], i),
                            series_marker(chart.series[i], i), !points[i].empty());
     if(chart.reference && !no_data)
-        write_reference_legend(out, chart.series.size(), *chart.reference);
+        write_reference_legend(out, chart.series.size(), *chart.reference, reference_drawn);
     if(no_data)
         out << "<text x=\"" << coord((plot_left + plot_right) / 2) << "\" y=\"" << coord((plot_top + plot_bottom) / 2)
             << "\" text-anchor=\"middle\" font-size=\"13\" fill=\"#999999\">no data</text>\n";
