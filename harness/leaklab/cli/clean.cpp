@@ -1,8 +1,10 @@
-// leaklab clean [--dry-run]: removes the build trees of student copies
-// (build/<preset>/student/*, one per --source folder) and says how much it freed.
+// leaklab clean [lab] [--source DIR] [--dry-run]: removes the build trees of student
+// copies (build/<preset>/student/*, one per --source folder): all of them, one lab's,
+// or one copy's, and says how much it freed.
 #include "leaklab/cli/common.hpp"
 
 #include "leaklab/labs/build.hpp"
+#include "leaklab/labs/manifest.hpp"
 
 #include <sys/stat.h>
 
@@ -74,9 +76,30 @@ int cmd_clean(const std::vector<std::string>& args)
 {
     common c;
     bool dry_run = false;
+    std::string lab_name;
     po::options_description d = common_options(c, opts_build);
-    d.add_options()("dry-run,n", po::bool_switch(&dry_run), "only say what would be removed and how much it holds");
-    auto vm = parse(args, d, {}, c, "clean [--dry-run] [--preset P | --build-dir DIR]");
+    d.add_options()
+        ("lab", po::value<std::string>(&lab_name), "only this lab's student trees (default: every lab's)")
+        ("source", po::value<std::string>(), "only the tree of this copy (needs the lab)")
+        ("dry-run,n", po::bool_switch(&dry_run), "only say what would be removed and how much it holds");
+    po::positional_options_description pos;
+    pos.add("lab", 1);
+    auto vm = parse(args, d, pos, c, "clean [lab] [--source DIR] [--dry-run] [--preset P | --build-dir DIR]");
+    // The trees to keep out of it: by lab (its id starts the folder's name) or by copy.
+    std::string only;
+    bool exact = false;
+    if(!lab_name.empty())
+    {
+        auto lab = labs::find_lab(c.root, lab_name);
+        only = lab.id + "-";
+        if(vm.count("source"))
+        {
+            only = labs::student_tree_name(lab.id, vm["source"].as<std::string>());
+            exact = true;
+        }
+    }
+    else if(vm.count("source"))
+        throw usage_error("--source needs the lab too, e.g. `leaklab clean 01 --source ~/lab01`");
 
     std::uintmax_t freed = 0, held = 0;
     std::size_t removed = 0, found = 0;
@@ -86,6 +109,9 @@ int cmd_clean(const std::vector<std::string>& args)
         for(fs::directory_iterator it(tree / "student", ec), end; !ec && it != end; it.increment(ec))
         {
             auto path = it->path();
+            const auto name = path.filename().string();
+            if(!only.empty() && (exact ? name != only : !name.starts_with(only)))
+                continue;
             auto before = disk_usage(path);
             ++found;
             held += before;

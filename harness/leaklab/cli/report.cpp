@@ -71,7 +71,8 @@ int cmd_report(const std::vector<std::string>& args)
     po::options_description d = common_options(c);
     d.add_options()
         ("labs", po::value<std::string>(&labs_spec), "the labs, e.g. 01,05 (default: all)")
-        ("out", po::value<std::string>(), "folder for report.html (default: build/<preset>/leaklab-report)");
+        ("out", po::value<std::string>(), "folder for report.html (default: build/<preset>/leaklab-report); "
+                                          "the report shows each lab's fix: it is instructor material");
     po::positional_options_description pos;
     auto vm = parse(args, d, pos, c, "report [--labs 01,02|all] [--out DIR]");
     auto chosen = selected_labs(c.root, labs_spec);
@@ -127,6 +128,7 @@ int cmd_report(const std::vector<std::string>& args)
     }
     std::cout << "report: " << file.string() << " (" << fs::file_size(file) / 1024 << " KiB, " << chosen.size()
               << " lab" << (chosen.size() == 1 ? "" : "s") << ")\n";
+    std::cout << "report: it shows each lab's fix: instructor and presenter material, not a student handout\n";
     if(!all_expected)
         std::cout << "report: not every variant was as its lab expects; the catch matrix says which\n";
     return any_error ? exit_error : all_expected ? exit_clean : exit_leak;

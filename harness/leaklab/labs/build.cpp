@@ -97,6 +97,13 @@ static std::size_t content_hash(const std::filesystem::path& dir, const std::vec
     return h;
 }
 
+std::string student_tree_name(const std::string& lab_id, const std::filesystem::path& source)
+{
+    auto src = std::filesystem::absolute(source);
+    auto key = std::to_string(std::hash<std::string>{}(src.string()) % 1000000007ULL);
+    return lab_id + "-" + src.filename().string() + "-" + key;
+}
+
 std::filesystem::path build_variant(const build_tree& tree, const manifest& lab, const std::string& variant,
                                     const std::optional<std::filesystem::path>& source, bool quiet, bool no_build)
 {
@@ -126,8 +133,7 @@ std::filesystem::path build_variant(const build_tree& tree, const manifest& lab,
         if(!std::filesystem::exists(src / f))
             throw build_error("--source " + src.string() + " has no " + f + " (lab " + lab.id +
                               "'s student files are in lab.json: student_files)");
-    auto key = std::to_string(std::hash<std::string>{}(src.string()) % 1000000007ULL);
-    auto dir = tree.dir / "student" / (lab.id + "-" + src.filename().string() + "-" + key);
+    auto dir = tree.dir / "student" / student_tree_name(lab.id, src);
     if(!std::filesystem::exists(dir / "CMakeCache.txt"))
     {
         if(!quiet)

@@ -36,6 +36,9 @@ build_tree open_build_tree(const std::filesystem::path& root, const std::string&
 // Builds labNN-<variant> (or the student's copy from `source`) and returns its path.
 // Compiler output goes to a log whose tail is in the build_error on failure. With
 // no_build, only checks that the binary exists.
+// The folder under <tree>/student/ that holds the build of a student's copy of a lab.
+std::string student_tree_name(const std::string& lab_id, const std::filesystem::path& source);
+
 std::filesystem::path build_variant(const build_tree& tree, const manifest& lab, const std::string& variant,
                                     const std::optional<std::filesystem::path>& source, bool quiet,
                                     bool no_build = false);
