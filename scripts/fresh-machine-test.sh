@@ -83,6 +83,12 @@ run_variant() {
   cp /etc/apt/sources.list.d/*.sources "$root/etc/apt/sources.list.d/" 2>/dev/null || true
   [ ! -f /etc/apt/sources.list ] || cp /etc/apt/sources.list "$root/etc/apt/sources.list"
   cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+  # The machine's network trust, as every machine of this kind has it: its own CA
+  # certificates (ca-certificates, installed below, adds them to the system bundle) and
+  # npm's global config, which points npm at that bundle.
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
+  [ ! -f /etc/npmrc ] || cp /etc/npmrc "$root/etc/npmrc"
   printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
   chmod 755 "$root/usr/sbin/policy-rc.d"
   mkdir -p "$root/src"
