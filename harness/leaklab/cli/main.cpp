@@ -22,7 +22,7 @@ const char* overview =
     "  check <lab> --source DIR      ... or a student's copy of the lab's files (no --variant)\n"
     "  watch <lab> [--source DIR]    re-build and re-check on every save of a student file\n"
     "  reset <lab> [--source DIR]    restore the lab's student files as shipped (keeps a backup)\n"
-    "  clean [--dry-run]             remove the build trees of student copies, say how much it freed\n"
+    "  clean [lab] [--dry-run]       remove the build trees of student copies, say how much it freed\n"
     "  compare <lab> [--source DIR]  both variants side by side (and your copy), with an SVG chart per metric\n"
     "  report [--labs 01,02|all]     one self-contained HTML file: charts, verdicts, the fix, the catch matrix\n"
     "  probe --cmd '<cmd {port}>' --workload <kind>\n"
