@@ -1,4 +1,5 @@
 #include "leaklab/report/html.hpp"
+#include "leaklab/report/svg.hpp"
 
 #include <sstream>
 
@@ -6,21 +7,8 @@ namespace leaklab::report {
 
 namespace {
 
-std::string esc(const std::string& s)
-{
-    std::string out;
-    out.reserve(s.size());
-    for(char c : s)
-        switch(c)
-        {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        default: out += c;
-        }
-    return out;
-}
+// HTML text shares the charts' escaping.
+std::string esc(const std::string& s) { return escape_xml(s); }
 
 constexpr const char* style = R"(
 :root { --fg:#1d1d1f; --muted:#5f6368; --line:#d9d9de; --leak:#b3261e; --clean:#1e6b35; --error:#8a5a00; }

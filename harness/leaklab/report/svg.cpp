@@ -56,36 +56,6 @@ struct display_unit
     std::string suffix;
 };
 
-// Text safe to place in XML content or a quoted attribute.
-std::string escape_xml(const std::string& s)
-{
-    std::string out;
-    out.reserve(s.size());
-    for(char c : s)
-    {
-        switch(c)
-        {
-        case '&':
-            out += "&amp;";
-            break;
-        case '<':
-            out += "&lt;";
-            break;
-        case '>':
-            out += "&gt;";
-            break;
-        case '"':
-            out += "&quot;";
-            break;
-        case '\'':
-            out += "&apos;";
-            break;
-        default:
-            out += c;
-        }
-    }
-    return out;
-}
 
 // A label cut to at most `max` bytes on a UTF-8 boundary, with an ellipsis if cut.
 std::string shorten(const std::string& s, std::size_t max)
@@ -439,6 +409,36 @@ void write_reference_legend(std::ostringstream& out, std::size_t index, const sv
 }
 
 } // namespace
+
+std::string escape_xml(const std::string& s)
+{
+    std::string out;
+    out.reserve(s.size());
+    for(char c : s)
+    {
+        switch(c)
+        {
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        case '\'':
+            out += "&apos;";
+            break;
+        default:
+            out += c;
+        }
+    }
+    return out;
+}
 
 std::string render_svg(const svg_chart& chart)
 {

@@ -65,6 +65,9 @@ struct svg_chart
 // series has x.size() != y.size().
 std::string render_svg(const svg_chart& chart);
 
+// Text safe to place in XML or HTML content or a quoted attribute (& < > " ' escaped).
+std::string escape_xml(const std::string& s);
+
 } // namespace leaklab::report
 
 #endif
