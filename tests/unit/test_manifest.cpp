@@ -58,8 +58,8 @@ TEST_CASE("every lab in the repository has a valid manifest")
         // A leaky variant names what grows; a control lab (growth that is not a leak)
         // expects clean from both variants.
         auto& leaky = m.expect.at("leaky");
-        CHECK(leaky.flagged.empty() == (leaky.verdict == "clean"));
-        CHECK(m.expect.at("fixed").verdict == "clean");
+        CHECK(leaky.flagged.empty() == (leaky.verdict == leaklab::verdict::outcome::clean));
+        CHECK(m.expect.at("fixed").verdict == leaklab::verdict::outcome::clean);
         // Every student file exists in both the lab and its solution, and the fix changes something.
         bool differs = false;
         for(auto& f : m.student_files)

@@ -43,13 +43,12 @@ TEST_CASE("/proc sampling of this very process")
     CHECK_THROWS(sample::read_proc(999999999));
 }
 
-TEST_CASE("task counts are the integer metrics")
+TEST_CASE("Prometheus text: OpenMetrics UNIT lines declare units")
 {
-    CHECK(sample::is_task_count("sessions_live"));
-    CHECK(sample::is_task_count("devices_online"));
-    CHECK(sample::is_task_count("fds"));
-    CHECK_FALSE(sample::is_task_count("heap_bytes"));
-    CHECK_FALSE(sample::is_task_count("rss_bytes"));
+    auto units = sample::parse_prometheus_units("# HELP cache_size_bytes x\n# UNIT cache_size_bytes bytes\n"
+                                                "# TYPE cache_size_bytes gauge\ncache_size_bytes 10\n#UNIT junk\n");
+    CHECK(units.size() == 1);
+    CHECK(units.at("cache_size_bytes") == "bytes");
 }
 
 TEST_CASE("request bodies are padded to body_bytes at {pad}")

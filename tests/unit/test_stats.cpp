@@ -2,7 +2,6 @@
 
 #include <catch2/catch.hpp>
 
-#include "series.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -15,7 +14,6 @@ using namespace leaklab::verdict;
 namespace
 {
 
-using leaklab::test::ar1_with_trend;
 
 
 // The integers 1..n as doubles.
@@ -28,25 +26,6 @@ std::vector<double> one_to(std::size_t n)
 }
 
 } // namespace
-
-TEST_CASE("block_means averages full blocks and drops a trailing partial one", "[stats]")
-{
-    CHECK(block_means({1, 2, 3, 4, 5, 6, 7}, 3) == std::vector<double>{2, 5});
-    CHECK(block_means({1, 2, 3, 4, 5, 6}, 2) == std::vector<double>{1.5, 3.5, 5.5});
-}
-
-TEST_CASE("block_means keeps a partial block when it is the only one", "[stats]")
-{
-    CHECK(block_means({1, 2}, 5) == std::vector<double>{1.5});
-    CHECK(block_means({}, 5).empty());
-}
-
-TEST_CASE("block_means with block 0 or 1 copies", "[stats]")
-{
-    const std::vector<double> y{3, 1, 2};
-    CHECK(block_means(y, 0) == y);
-    CHECK(block_means(y, 1) == y);
-}
 
 TEST_CASE("Mann-Kendall on a strictly increasing series of 10", "[stats]")
 {
@@ -117,31 +96,3 @@ TEST_CASE("Theil-Sen rejects x and y of different sizes", "[stats]")
     CHECK_THROWS_AS(theil_sen({1, 2, 3}, {1, 2}), std::invalid_argument);
 }
 
-TEST_CASE("AR(1) noise: plain MK over-flags, block means of 10 do not", "[stats][simulation]")
-{
-    int plain = 0, blocked = 0;
-    const int runs = 500;
-    for(int seed = 1; seed <= runs; ++seed)
-    {
-        const std::vector<double> y = ar1_with_trend(static_cast<unsigned>(seed), 0.0, 240);
-        plain += mann_kendall(y).p_value < 0.001;
-        blocked += mann_kendall(block_means(y, 10)).p_value < 0.001;
-    }
-    INFO("plain MK false positives: " << plain << "/" << runs);
-    INFO("block-10 MK false positives: " << blocked << "/" << runs);
-    CHECK(plain > runs * 5 / 100);
-    CHECK(blocked < runs * 2 / 100);
-}
-
-TEST_CASE("AR(1) noise: block-10 MK detects 0.02 sigma per sample over 240 samples", "[stats][simulation]")
-{
-    int detected = 0;
-    const int runs = 200;
-    for(int seed = 10001; seed <= 10000 + runs; ++seed)
-    {
-        const std::vector<double> y = ar1_with_trend(static_cast<unsigned>(seed), 0.02, 240);
-        detected += mann_kendall(block_means(y, 10)).p_value < 0.001;
-    }
-    INFO("detected " << detected << "/" << runs);
-    CHECK(detected >= runs * 95 / 100);
-}

@@ -105,7 +105,7 @@ fs::path log_dir(const labs::build_tree& tree, const std::string& name)
 void cleanup_logs(const fs::path& dir, const run::result& r, const common& c)
 {
     std::error_code ec;
-    if(c.keep_logs || r.verdict == "error")
+    if(c.keep_logs || r.verdict == verdict::outcome::error)
     {
         if(!c.quiet)
             std::cerr << "leaklab: the server's logs are in " << dir.string() << "\n";
@@ -150,14 +150,20 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
 
 int exit_code(const run::result& r)
 {
-    return r.verdict == "clean" ? exit_clean : r.verdict == "leak" ? exit_leak : exit_error;
+    switch(r.verdict)
+    {
+    case verdict::outcome::clean: return exit_clean;
+    case verdict::outcome::leak: return exit_leak;
+    case verdict::outcome::error: return exit_error;
+    }
+    return exit_error;
 }
 
 std::string one_line(const run::result& r)
 {
-    if(r.verdict == "clean")
+    if(r.verdict == verdict::outcome::clean)
         return "CLEAN: no metric keeps growing with the operations";
-    if(r.verdict == "leak")
+    if(r.verdict == verdict::outcome::leak)
     {
         if(!r.stopped_serving.empty())
             return "LEAK: " + r.stopped_serving;

@@ -22,7 +22,8 @@ bool as_expected(const labs::manifest& lab, const std::string& variant, const ru
     auto& ex = lab.expect.at(variant);
     if(r.verdict != ex.verdict)
     {
-        why = "expected " + ex.verdict + ", got " + r.verdict + (r.verdict == "error" ? " (" + r.error + ")" : "");
+        why = "expected " + verdict::to_string(ex.verdict) + ", got " + verdict::to_string(r.verdict) +
+              (r.verdict == verdict::outcome::error ? " (" + r.error + ")" : "");
         return false;
     }
     auto flagged = r.flagged();
@@ -88,7 +89,9 @@ int cmd_compare(const std::vector<std::string>& args)
     }
     std::cout << "(* = grows with every operation)\n\n";
     auto verdict_word = [](const run::result& r) {
-        return r.verdict == "leak" ? std::string("LEAK") : r.verdict == "clean" ? std::string("CLEAN") : "ERROR: " + r.error;
+        return r.verdict == verdict::outcome::leak    ? std::string("LEAK")
+               : r.verdict == verdict::outcome::clean ? std::string("CLEAN")
+                                                      : "ERROR: " + r.error;
     };
     for(auto& [label, lr] : runs)
         std::cout << label << ": " << verdict_word(lr.result) << '\n';
@@ -112,7 +115,7 @@ int cmd_compare(const std::vector<std::string>& args)
         report::write_json(vm["json"].as<std::string>(), o);
     }
     for(auto& [label, lr] : runs)
-        if(lr.result.verdict == "error")
+        if(lr.result.verdict == verdict::outcome::error)
             return exit_error;
     std::string why;
     if(!as_expected(lab, "leaky", runs[0].second.result, why) || !as_expected(lab, "fixed", runs[1].second.result, why))

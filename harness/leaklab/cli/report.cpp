@@ -102,7 +102,7 @@ int cmd_report(const std::vector<std::string>& args)
                 all_expected = false;
             else
                 why.clear();
-            any_error = any_error || lr.result.verdict == "error";
+            any_error = any_error || lr.result.verdict == verdict::outcome::error;
             hl.runs.push_back({{variant, &lr.result}, lr.heading});
             hl.expected.push_back(why);
             std::cerr << "report:   " << variant << ": " << one_line(lr.result) << '\n';

@@ -1,19 +1,133 @@
-// leaklab verify NN|all [--runs N]: every leaky variant is flagged with the catalog's
-// metrics and every fix is clean, N times.
+// leaklab verify NN|NN,NN|all [--runs N] [--summary]: every leaky variant is flagged with
+// the catalog's metrics and every fix is clean, N times; --summary adds the flip table and
+// each variant's narrowest margin (scripts/flake-check.sh prints it).
 #include "leaklab/cli/common.hpp"
 
 #include "leaklab/labs/manifest.hpp"
+#include "leaklab/verdict/metrics.hpp"
 
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <iomanip>
 #include <iostream>
+#include <limits>
+#include <map>
 #include <sstream>
 
 namespace leaklab::cli {
 
 namespace json = boost::json;
+
+namespace {
+
+// A number with three significant digits.
+std::string num(double v)
+{
+    std::ostringstream s;
+    s << std::setprecision(3) << v;
+    return s.str();
+}
+
+// How one lab variant did over its runs, and how close it came to the other verdict.
+struct tally
+{
+    std::string lab, variant;
+    std::size_t runs = 0, as_expected = 0;
+    std::map<std::string, std::size_t> verdicts;
+    // Leaky: the weakest evidence any run gave for a metric that must be flagged.
+    double min_ratio = std::numeric_limits<double>::infinity(); // slope / threshold (late slope / half threshold)
+    double max_p = 0;
+    double alpha = 0.001;
+    std::string weakest;
+    // Fixed: the largest slope any run showed against its threshold.
+    double max_ratio = -std::numeric_limits<double>::infinity();
+    double p_of_max = 1;
+    std::string closest;
+};
+
+void add_run(tally& t, const labs::manifest& lab, const std::string& variant, const run::result& r, bool ok)
+{
+    ++t.runs;
+    t.as_expected += ok;
+    ++t.verdicts[verdict::to_string(r.verdict)];
+    const auto& ex = lab.expect.at(variant);
+    for(auto& m : r.metrics)
+    {
+        if(!m.judged || !(m.threshold > 0))
+            continue;
+        const bool failures = m.kind == verdict::to_string(verdict::metric_kind::failures);
+        const bool must = std::find(ex.flagged.begin(), ex.flagged.end(), m.name) != ex.flagged.end();
+        if(ex.verdict == verdict::outcome::leak && must)
+        {
+            // A server that stopped serving is flagged by that, not by a slope.
+            if(failures && m.reason.rfind("the server stopped serving", 0) == 0)
+            {
+                if(t.weakest.empty())
+                    t.weakest = m.name + ": stopped serving";
+                continue;
+            }
+            const double ratio = std::min(m.slope_per_op / m.threshold, m.late_slope_per_op / (m.threshold / 2));
+            if(ratio < t.min_ratio)
+            {
+                t.min_ratio = ratio;
+                t.weakest = m.name;
+            }
+            t.max_p = std::max(t.max_p, m.p_value);
+            t.alpha = m.alpha;
+        }
+        else if(ex.verdict == verdict::outcome::clean && !failures)
+        {
+            const double ratio = m.slope_per_op / m.threshold;
+            if(ratio > t.max_ratio)
+            {
+                t.max_ratio = ratio;
+                t.p_of_max = m.p_value;
+                t.closest = m.name;
+            }
+        }
+    }
+}
+
+void print_summary(const std::vector<tally>& all, const std::vector<labs::manifest>& labs)
+{
+    std::cout << "\nlab  variant  runs  as expected  flips  verdicts            narrowest margin\n";
+    for(auto& t : all)
+    {
+        std::string verdicts;
+        for(auto& [v, n] : t.verdicts)
+            verdicts += (verdicts.empty() ? "" : ", ") + v + " " + std::to_string(n);
+        std::string margin;
+        auto lab = std::find_if(labs.begin(), labs.end(), [&](auto& l) { return l.id == t.lab; });
+        const bool leaky = lab->expect.at(t.variant).verdict == verdict::outcome::leak;
+        if(leaky && std::isfinite(t.min_ratio))
+            margin = "weakest flagged: " + t.weakest + " at " + num(t.min_ratio) + "x its threshold, p <= " + num(t.max_p) +
+                     " (needs < 0.001)";
+        else if(leaky)
+            margin = t.weakest.empty() ? "-" : t.weakest;
+        else if(std::isfinite(t.max_ratio))
+            margin = "largest slope: " + t.closest + " at " + num(t.max_ratio) + "x its threshold (p " + num(t.p_of_max) + ")";
+        std::cout << std::left << std::setw(5) << t.lab << std::setw(9) << t.variant << std::right << std::setw(4)
+                  << t.runs << std::setw(13) << t.as_expected << std::setw(7) << t.runs - t.as_expected << "  "
+                  << std::left << std::setw(20) << verdicts << margin << std::right << '\n';
+    }
+}
+
+// "all", one lab, or a comma-separated list of labs.
+std::vector<labs::manifest> labs_named(const fs::path& root, const std::string& names)
+{
+    if(names == "all")
+        return labs::load_all(root);
+    std::vector<labs::manifest> out;
+    std::istringstream in(names);
+    for(std::string one; std::getline(in, one, ',');)
+        if(!one.empty())
+            out.push_back(labs::find_lab(root, one));
+    return out;
+}
+
+} // namespace
 
 int cmd_verify(const std::vector<std::string>& args)
 {
@@ -22,50 +136,58 @@ int cmd_verify(const std::vector<std::string>& args)
     std::size_t runs = 1;
     po::options_description d = common_options(c);
     d.add_options()
-        ("lab", po::value<std::string>(&lab_name), "the lab: 01, its slug, or all")
+        ("lab", po::value<std::string>(&lab_name), "the lab: 01, its slug, a list such as 01,09, or all")
         ("runs", po::value<std::size_t>(&runs), "runs of each variant (default 1)")
         ("variant", po::value<std::string>(), "only this variant (leaky or fixed)")
+        ("summary", po::bool_switch(), "after the runs: the flip table and each variant's narrowest margin")
         ("json", po::value<std::string>(), "write every run's result as JSON to this file");
     po::positional_options_description pos;
     pos.add("lab", 1);
-    auto vm = parse(args, d, pos, c, "verify <lab>|all [--runs N] [--variant V]");
+    auto vm = parse(args, d, pos, c, "verify <lab>|all [--runs N] [--variant V] [--summary]");
     if(lab_name.empty())
         throw usage_error("which lab? e.g. `leaklab verify 01` or `leaklab verify all`");
     if(runs < 1 || runs > 1000)
         throw usage_error("--runs wants 1 to 1000");
-    std::vector<labs::manifest> labs_to_run = lab_name == "all" ? labs::load_all(c.root)
-                                                                : std::vector<labs::manifest>{labs::find_lab(c.root, lab_name)};
+    std::vector<labs::manifest> labs_to_run = labs_named(c.root, lab_name);
     std::vector<std::string> variants = {"leaky", "fixed"};
     if(vm.count("variant"))
         variants = {vm["variant"].as<std::string>()};
 
     std::size_t passed = 0, failed = 0;
     json::array all;
+    std::vector<tally> tallies;
     for(auto& lab : labs_to_run)
         for(auto& variant : variants)
         {
             if(!lab.expect.count(variant))
                 throw usage_error("--variant must be leaky or fixed");
+            tally t;
+            t.lab = lab.id;
+            t.variant = variant;
             for(std::size_t i = 1; i <= runs; ++i)
             {
                 auto lr = run_lab(lab, variant, std::nullopt, c);
                 std::string why;
                 bool ok = as_expected(lab, variant, lr.result, why);
                 (ok ? passed : failed)++;
+                add_run(t, lab, variant, lr.result, ok);
                 std::ostringstream flagged;
                 for(auto& n : lr.result.flagged())
                     flagged << (flagged.tellp() ? "," : "") << n;
                 std::cout << (ok ? "ok   " : "FAIL ") << lab.id << " " << std::left << std::setw(6) << variant
-                          << std::right << " run " << i << "/" << runs << ": " << lr.result.verdict;
+                          << std::right << " run " << i << "/" << runs << ": " << verdict::to_string(lr.result.verdict);
                 if(!lr.result.flagged().empty())
                     std::cout << " [" << flagged.str() << "]";
                 std::cout << std::fixed << std::setprecision(1) << " in " << lr.result.duration_s << " s"
                           << std::defaultfloat << (ok ? "" : "  -- " + why) << std::endl;
                 all.push_back(report::to_json(lr.heading, lr.result));
             }
+            tallies.push_back(t);
         }
     if(vm.count("json"))
         report::write_json(vm["json"].as<std::string>(), all);
+    if(vm["summary"].as<bool>())
+        print_summary(tallies, labs_to_run);
     std::cout << "verify: " << passed << " passed, " << failed << " failed" << std::endl;
     return failed ? 1 : 0;
 }

@@ -212,11 +212,11 @@ run::plan parse_plan_value(const json::value& v, const std::string& where)
 void parse_thresholds(const json::value& v, const std::string& where, run::plan& p)
 {
     if(!v.is_object())
-        throw manifest_error(where + ": expected an object of metric -> {per_op, min_excess, alpha, block}");
+        throw manifest_error(where + ": expected an object of metric -> {per_op, min_excess, alpha}");
     for(auto& kv : v.as_object())
     {
         std::string name(kv.key());
-        reader r(kv.value(), where + "." + name, {"per_op", "min_excess", "alpha", "block"});
+        reader r(kv.value(), where + "." + name, {"per_op", "min_excess", "alpha"});
         run::rule_override o;
         if(r.has("per_op"))
             o.per_op = r.number("per_op", 0, 0, 1e12);
@@ -224,8 +224,6 @@ void parse_thresholds(const json::value& v, const std::string& where, run::plan&
             o.min_excess = r.number("min_excess", 0, 0, 1e15);
         if(r.has("alpha"))
             o.alpha = r.number("alpha", 0.001, 1e-12, 0.5);
-        if(r.has("block"))
-            o.block = r.count("block", 1, 1, 1000);
         p.thresholds[name] = o;
     }
 }
@@ -308,13 +306,14 @@ manifest load_manifest(const std::filesystem::path& file)
             throw manifest_error(e.where() + ": missing required field \"" + variant + "\"");
         reader x(e.at(variant), e.path(variant), {"verdict", "flagged"});
         expectation ex;
-        ex.verdict = x.string("verdict");
-        if(ex.verdict != "leak" && ex.verdict != "clean")
+        auto v = verdict::parse_outcome(x.string("verdict"));
+        if(!v || *v == verdict::outcome::error)
             throw manifest_error(x.path("verdict") + ": expected \"leak\" or \"clean\"");
+        ex.verdict = *v;
         ex.flagged = x.strings("flagged");
-        if(ex.verdict == "leak" && ex.flagged.empty())
+        if(ex.verdict == verdict::outcome::leak && ex.flagged.empty())
             throw manifest_error(x.path("flagged") + ": a leak names the metrics that must grow");
-        if(ex.verdict == "clean" && !ex.flagged.empty())
+        if(ex.verdict == verdict::outcome::clean && !ex.flagged.empty())
             throw manifest_error(x.path("flagged") + ": a clean verdict flags nothing");
         m.expect[variant] = ex;
     }

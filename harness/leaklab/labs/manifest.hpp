@@ -3,6 +3,7 @@
 #define LEAKLAB_LABS_MANIFEST_HPP
 
 #include "leaklab/run/plan.hpp"
+#include "leaklab/verdict/verdict.hpp"
 
 #include <filesystem>
 #include <map>
@@ -21,7 +22,7 @@ struct manifest_error : std::runtime_error
 
 struct expectation
 {
-    std::string verdict;               // "leak" or "clean"
+    verdict::outcome verdict = verdict::outcome::clean;  // leak or clean
     std::vector<std::string> flagged;  // metrics that must be flagged (leak only)
 };
 

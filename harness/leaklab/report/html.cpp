@@ -59,7 +59,7 @@ std::string flagged_list(const run::result& r)
 // One run's verdict table, as the terminal prints it.
 void write_table(std::ostringstream& out, const std::string& label, const heading& h, const run::result& r)
 {
-    out << "<h3>" << esc(label) << " " << verdict_badge(r.verdict);
+    out << "<h3>" << esc(label) << " " << verdict_badge(verdict::to_string(r.verdict));
     if(!flagged_list(r).empty())
         out << " <span class=\"muted\">" << esc(flagged_list(r)) << "</span>";
     out << "</h3>\n<p class=\"muted\">workload " << esc(r.workload) << ": " << r.rounds_run << " rounds, "
@@ -67,7 +67,7 @@ void write_table(std::ostringstream& out, const std::string& label, const headin
     if(r.failed_total)
         out << " (" << r.failed_total << " failed)";
     out << "; build " << esc(h.sanitizer.empty() ? "without sanitizer" : h.sanitizer + " sanitizer") << "</p>\n";
-    if(r.verdict == "error")
+    if(r.verdict == verdict::outcome::error)
         out << "<p class=\"mismatch\">" << esc(r.error) << "</p>\n";
     if(!r.stopped_serving.empty())
         out << "<p class=\"mismatch\">" << esc(r.stopped_serving) << "</p>\n";
@@ -145,7 +145,7 @@ std::string render_html(const std::vector<html_lab>& labs, const std::string& ge
         for(std::size_t i = 0; i < lab.runs.size(); ++i)
         {
             auto& r = *lab.runs[i].first.result;
-            out << "<td>" << verdict_badge(r.verdict) << " <span class=\"muted\">" << esc(flagged_list(r)) << "</span></td>";
+            out << "<td>" << verdict_badge(verdict::to_string(r.verdict)) << " <span class=\"muted\">" << esc(flagged_list(r)) << "</span></td>";
             if(i < lab.expected.size() && !lab.expected[i].empty())
                 why += (why.empty() ? "" : "; ") + lab.runs[i].first.label + ": " + lab.expected[i];
         }

@@ -1,6 +1,6 @@
 #include "leaklab/report/report.hpp"
 #include "leaklab/report/svg.hpp"
-#include "leaklab/verdict/rules.hpp"
+#include "leaklab/verdict/metrics.hpp"
 
 #include <boost/json.hpp>
 
@@ -22,6 +22,11 @@ namespace json = boost::json;
 std::string format_value(double v, const std::string& unit)
 {
     std::ostringstream s;
+    if(unit == "rate")
+    {
+        s << std::setprecision(3) << v * 100 << '%';
+        return s.str();
+    }
     if(unit == "bytes")
     {
         const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -48,6 +53,8 @@ std::string format_slope(double v, const std::string& unit)
     std::ostringstream s;
     if(unit == "bytes")
         return format_value(v, unit) + "/op";
+    if(unit == "rate")
+        return format_value(v, unit) + "/round";
     s << std::setprecision(3) << v << "/op";
     return s.str();
 }
@@ -86,7 +93,7 @@ void progress::operator()(const run::plan& p, const run::round_record& r)
     }
     for(const char* key : {"sessions_live", "asio_ops_pending", "heap_bytes", "rss_bytes"})
         if(auto it = r.values.find(key); it != r.values.end())
-            line << "  " << key << "=" << format_value(it->second, verdict::unit_of(key));
+            line << "  " << key << "=" << format_value(it->second, verdict::describe_metric(key).unit);
     if(tty_)
     {
         std::string text = line.str();
@@ -148,13 +155,13 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
         for(auto& line : r.tool_reports)
             out << "  " << line << '\n';
     }
-    else if(!h.sanitizer.empty() && r.verdict != "error")
-        out << h.sanitizer << " sanitizer: no reports at exit" << (r.verdict == "leak" ? " (this leak is invisible to it)" : "")
-            << '\n';
+    else if(!h.sanitizer.empty() && r.verdict != verdict::outcome::error)
+        out << h.sanitizer << " sanitizer: no reports at exit"
+            << (r.verdict == verdict::outcome::leak ? " (this leak is invisible to it)" : "") << '\n';
     out << '\n';
-    if(r.verdict == "leak" && !r.stopped_serving.empty())
+    if(r.verdict == verdict::outcome::leak && !r.stopped_serving.empty())
         out << "verdict: " << paint("LEAK", "1;31") << " (" << r.stopped_serving << ")\n";
-    else if(r.verdict == "leak")
+    else if(r.verdict == verdict::outcome::leak)
     {
         std::string names;
         for(auto& n : r.flagged())
@@ -162,7 +169,7 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
         out << "verdict: " << paint("LEAK", "1;31") << " (" << names << (r.flagged().size() == 1 ? " keeps" : " keep")
             << " growing with every operation)\n";
     }
-    else if(r.verdict == "clean")
+    else if(r.verdict == verdict::outcome::clean)
         out << "verdict: " << paint("CLEAN", "1;32") << " (no metric keeps growing with the operations)\n";
     else
     {
@@ -183,13 +190,14 @@ json::object to_json(const heading& h, const run::result& r)
     o["lab"] = h.lab.empty() ? json::value(nullptr) : json::value(h.lab);
     o["variant"] = h.variant.empty() ? json::value(nullptr) : json::value(h.variant);
     o["workload"] = r.workload;
-    o["verdict"] = r.verdict;
+    o["verdict"] = verdict::to_string(r.verdict);
     json::array metrics;
     for(auto& m : r.metrics)
     {
         json::object jm;
         jm["name"] = m.name;
         jm["unit"] = m.unit;
+        jm["kind"] = m.kind;
         jm["baseline"] = m.baseline;
         jm["final"] = m.final_value;
         jm["judged"] = m.judged;
@@ -197,6 +205,7 @@ json::object to_json(const heading& h, const run::result& r)
         jm["late_slope_per_op"] = m.judged ? json::value(m.late_slope_per_op) : json::value(nullptr);
         jm["p_value"] = m.judged ? json::value(m.p_value) : json::value(nullptr);
         jm["threshold_per_op"] = m.threshold;
+        jm["alpha"] = m.alpha;
         jm["flagged"] = m.flagged;
         jm["reason"] = m.reason;
         metrics.push_back(std::move(jm));
@@ -236,7 +245,7 @@ json::object to_json(const heading& h, const run::result& r)
     o["ops_total"] = r.ops_total;
     o["failed_total"] = r.failed_total;
     o["duration_s"] = r.duration_s;
-    if(r.verdict == "error")
+    if(r.verdict == verdict::outcome::error)
         o["error"] = r.error;
     if(!r.stopped_serving.empty())
         o["stopped_serving"] = r.stopped_serving;
@@ -313,7 +322,11 @@ std::string render_metric_chart(const heading& h, const std::vector<labelled_run
     c.title = (h.lab.empty() ? std::string("probe") : "lab " + h.lab) + ": " + name;
     c.x_label = "operations";
     c.y_label = name;
-    c.unit = verdict::unit_of(name);
+    const auto info = verdict::describe_metric(name);
+    const bool failures = info.kind == verdict::metric_kind::failures;
+    c.unit = failures ? "" : info.unit;
+    if(failures)
+        c.y_label = name + " (failed fraction of each round)";
     // What each line means, in words: the verdict on this metric and its slope.
     std::string subtitle;
     for(auto& lr : runs)
@@ -325,7 +338,7 @@ std::string render_metric_chart(const heading& h, const std::vector<labelled_run
         else if(!m->judged)
             part += "not judged";
         else
-            part += (m->flagged ? "grows " : "not flagged, ") + format_value(m->slope_per_op, m->unit) + "/op";
+            part += (m->flagged ? "grows " : "not flagged, ") + format_slope(m->slope_per_op, m->unit);
         subtitle += (subtitle.empty() ? "" : "   |   ") + part;
     }
     c.subtitle = subtitle;
@@ -333,7 +346,13 @@ std::string render_metric_chart(const heading& h, const std::vector<labelled_run
     {
         svg_series s{lr.label, "", {}, {}};
         for(auto& rr : lr.result->rounds)
-            if(auto it = rr.values.find(name); it != rr.values.end())
+            if(failures)
+            {
+                // Failures are judged as a rate per round: draw the rate.
+                s.x.push_back(double(rr.cumulative_ops));
+                s.y.push_back(rr.ops ? double(rr.failed) / double(rr.ops) : 0.0);
+            }
+            else if(auto it = rr.values.find(name); it != rr.values.end())
             {
                 s.x.push_back(double(rr.cumulative_ops));
                 s.y.push_back(it->second);
@@ -353,7 +372,7 @@ std::string render_metric_chart(const heading& h, const std::vector<labelled_run
     // The leak threshold per operation, drawn from the lowest first judged point.
     const std::size_t first_judged = 1 + first.warmup_rounds;
     for(auto& lr : runs)
-        if(auto* m = metric_of(*lr.result, name); m && m->judged && m->threshold > 0)
+        if(auto* m = metric_of(*lr.result, name); !failures && m && m->judged && m->threshold > 0)
         {
             std::optional<double> y0;
             for(auto& other : runs)

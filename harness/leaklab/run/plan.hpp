@@ -20,7 +20,6 @@ struct rule_override
     std::optional<double> per_op;
     std::optional<double> min_excess;
     std::optional<double> alpha;
-    std::optional<std::size_t> block;
 };
 
 // Even a perfectly monotone series needs 8 points for Mann–Kendall to reach

@@ -2,12 +2,13 @@
 
 #include "leaklab/backend/backend.hpp"
 #include "leaklab/process/child.hpp"
-#include "leaklab/verdict/rules.hpp"
+#include "leaklab/verdict/metrics.hpp"
 #include "leaklab/workload/workload.hpp"
 
 #include <algorithm>
 #include <fstream>
 #include <cmath>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -62,13 +63,50 @@ std::string join(const std::vector<std::string>& argv)
     return out;
 }
 
-// Judge every metric that was sampled at the baseline and after every round.
-std::vector<metric_result> judge_all(const plan& p, const std::vector<round_record>& rounds)
+// Judge every metric that was sampled at the baseline and after every round, and the
+// failure rate of the rounds. What each metric is comes from the catalog.
+std::vector<metric_result> judge_all(const plan& p, const std::vector<round_record>& rounds,
+                                     const std::map<std::string, std::string>& units,
+                                     const std::optional<std::string>& stopped)
 {
     std::vector<metric_result> out;
     std::vector<double> x;
     for(auto& r : rounds)
         x.push_back(static_cast<double>(r.cumulative_ops));
+    auto ignored = [&](const std::string& name) {
+        return std::find(p.ignore_metrics.begin(), p.ignore_metrics.end(), name) != p.ignore_metrics.end();
+    };
+    // A rule with the plan's overrides applied.
+    auto rule_for = [&](const verdict::metric_info& info) {
+        auto rule = info.rule;
+        if(auto o = p.thresholds.find(info.name); o != p.thresholds.end())
+        {
+            if(o->second.per_op)
+                rule.per_op_threshold = *o->second.per_op;
+            if(o->second.min_excess)
+                rule.min_excess = *o->second.min_excess;
+            if(o->second.alpha)
+                rule.alpha = *o->second.alpha;
+        }
+        return rule;
+    };
+    auto result_of = [](const verdict::metric_info& info, const verdict::metric_rule& rule,
+                        const verdict::metric_judgement& j) {
+        metric_result m;
+        m.name = info.name;
+        m.unit = info.unit;
+        m.kind = verdict::to_string(info.kind);
+        m.baseline = j.baseline;
+        m.final_value = j.final_value;
+        m.slope_per_op = j.slope_per_op;
+        m.late_slope_per_op = j.late_slope_per_op;
+        m.p_value = j.p_value;
+        m.threshold = rule.per_op_threshold;
+        m.alpha = rule.alpha;
+        m.flagged = j.flagged;
+        m.reason = j.reason;
+        return m;
+    };
     // Every metric seen in any sample; one a server registers lazily (a gauge created
     // on first use) counts from 0 until it appears. One that vanishes is not judged.
     std::set<std::string> names;
@@ -77,8 +115,10 @@ std::vector<metric_result> judge_all(const plan& p, const std::vector<round_reco
             names.insert(kv.first);
     for(auto& name : names)
     {
-        if(verdict::never_judged(name) ||
-           std::find(p.ignore_metrics.begin(), p.ignore_metrics.end(), name) != p.ignore_metrics.end())
+        auto u = units.find(name);
+        const auto info = verdict::describe_metric(name, u == units.end() ? "" : u->second);
+        // Failures are judged from the rounds below; what is not judged and ignored metrics are left out.
+        if(info.kind == verdict::metric_kind::failures || !info.judged || ignored(name))
             continue;
         std::vector<double> y;
         bool seen = false, vanished = false;
@@ -94,45 +134,31 @@ std::vector<metric_result> judge_all(const plan& p, const std::vector<round_reco
         if(vanished)
             continue;
 
-        auto rule = verdict::default_rule(name);
-        if(auto u = p.unjudged.find(name); u != p.unjudged.end())
+        const auto rule = rule_for(info);
+        if(auto why = p.unjudged.find(name); why != p.unjudged.end())
         {
-            metric_result m;
-            m.name = name;
-            m.unit = verdict::unit_of(name);
+            metric_result m = result_of(info, rule, {});
             m.baseline = y.front();
             m.final_value = y.back();
-            m.threshold = rule.per_op_threshold;
             m.judged = false;
-            m.reason = "not judged: " + u->second;
+            m.reason = "not judged: " + why->second;
             out.push_back(m);
             continue;
         }
-        if(auto o = p.thresholds.find(name); o != p.thresholds.end())
-        {
-            if(o->second.per_op)
-                rule.per_op_threshold = *o->second.per_op;
-            if(o->second.min_excess)
-                rule.min_excess = *o->second.min_excess;
-            if(o->second.alpha)
-                rule.alpha = *o->second.alpha;
-            if(o->second.block)
-                rule.block = *o->second.block;
-        }
         // Index 0 is the baseline; the warm-up rounds after it are left out of the trend.
-        auto j = verdict::judge(x, y, rule, 1 + p.warmup_rounds);
-        metric_result m;
-        m.name = name;
-        m.unit = verdict::unit_of(name);
-        m.baseline = j.baseline;
-        m.final_value = j.final_value;
-        m.slope_per_op = j.slope_per_op;
-        m.late_slope_per_op = j.late_slope_per_op;
-        m.p_value = j.p_value;
-        m.threshold = rule.per_op_threshold;
-        m.flagged = j.flagged;
-        m.reason = j.reason;
-        out.push_back(m);
+        out.push_back(result_of(info, rule, verdict::judge(x, y, rule, 1 + p.warmup_rounds)));
+    }
+    // The failure rate of each round of load, in the table where failed_ops always was.
+    const auto failures = verdict::describe_metric("failed_ops");
+    if(!ignored(failures.name) && rounds.size() > 1)
+    {
+        std::vector<verdict::round_ops> ops;
+        for(auto it = rounds.begin() + 1; it != rounds.end(); ++it)
+            ops.push_back({it->round, it->ops, it->failed, it->first_error});
+        const auto rule = rule_for(failures);
+        metric_result m = result_of(failures, rule, verdict::judge_failures(ops, rule, p.warmup_rounds, stopped));
+        auto at = std::find_if(out.begin(), out.end(), [&](auto& r) { return r.name > m.name; });
+        out.insert(at, m);
     }
     return out;
 }
@@ -205,6 +231,15 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
         policy.min_wait = p.settle_min;
         policy.max_wait = p.settle_max;
         policy.quiet = p.settle_quiet;
+        policy.compared = [&sampler](const std::string& name) {
+            auto u = sampler.units().find(name);
+            return verdict::describe_metric(name, u == sampler.units().end() ? "" : u->second).settles;
+        };
+        verdict::serving_rule serving;
+        serving.max_first_round_failure_rate = p.max_failure_rate;
+        serving.stop_failure_rate = p.stop_failure_rate;
+        serving.stop_when_failing = p.stop_when_failing;
+        std::optional<std::string> stopped;
 
         // Baseline: the server at rest before any load.
         {
@@ -262,10 +297,10 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                 throw std::runtime_error("the server " + st->describe() + " during round " + std::to_string(round));
 
             // A server that cannot serve the workload at all is an error, not a verdict.
-            if(round == 1 && (rec.ops == 0 || double(rec.failed) > p.max_failure_rate * double(rec.ops)))
-                throw std::runtime_error("the server did not serve the workload: " + std::to_string(rec.failed) +
-                                         " of " + std::to_string(rec.ops) + " operations failed in round 1" +
-                                         (rec.first_error.empty() ? "" : " (first: " + rec.first_error + ")"));
+            const verdict::round_ops served{round, rec.ops, rec.failed, rec.first_error};
+            if(round == 1)
+                if(auto why = verdict::not_serving(served, serving))
+                    throw std::runtime_error(*why);
 
             policy.min_wait = milliseconds(static_cast<long>(settle_min));
             auto s = sampler.settle(policy);
@@ -287,13 +322,10 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                 progress(p, rec);
 
             // A server that served round 1 and then stops answering will not recover
-            // (a lock never released, descriptors exhausted): that is the verdict.
-            if(p.stop_when_failing && round > 1 && rec.ops > 0 &&
-               double(rec.failed) >= p.stop_failure_rate * double(rec.ops))
+            // (a lock never released, descriptors exhausted): the run ends with that evidence.
+            if((stopped = verdict::stopped_serving(served, serving)))
             {
-                r.stopped_serving = "the server stopped serving in round " + std::to_string(round) + ": " +
-                                    std::to_string(rec.failed) + " of " + std::to_string(rec.ops) +
-                                    " operations failed (first: " + rec.first_error + ")";
+                r.stopped_serving = *stopped;
                 break;
             }
         }
@@ -315,15 +347,11 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                                  which + " (first: " + failing.front().first_error + ")");
         }
 
-        r.metrics = judge_all(p, r.rounds);
-        if(!r.stopped_serving.empty())
-            for(auto& m : r.metrics)
-                if(m.name == "failed_ops")
-                {
-                    m.flagged = true;
-                    m.reason = r.stopped_serving;
-                }
-        r.verdict = r.flagged().empty() ? "clean" : "leak";
+        r.metrics = judge_all(p, r.rounds, sampler.units(), stopped);
+        std::vector<bool> flags;
+        for(auto& m : r.metrics)
+            flags.push_back(m.flagged);
+        r.verdict = verdict::decide(flags, stopped.has_value());
         std::size_t unsettled = std::count_if(r.rounds.begin(), r.rounds.end(), [](auto& x) { return !x.settled; });
         if(unsettled > 0)
             r.warnings.push_back(std::to_string(unsettled) + " of " + std::to_string(r.rounds.size()) +
@@ -332,7 +360,7 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
     }
     catch(const std::exception& e)
     {
-        r.verdict = "error";
+        r.verdict = verdict::outcome::error;
         r.error = e.what();
         // A sampler that found the process gone means the server died: say how.
         if(server)
@@ -348,7 +376,7 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
         r.server_exit = st.describe();
         r.stderr_tail = server->stderr_tail(20);
         r.tool_reports = sanitizer_summaries(server->stderr_path());
-        if(r.verdict != "error" && !(st.exited && st.code == 0))
+        if(r.verdict != verdict::outcome::error && !(st.exited && st.code == 0))
             r.warnings.push_back(!st.exited ? "the server did not stop on SIGTERM within 3 s and was " + st.describe()
                                  : r.tool_reports.empty() ? "the server " + st.describe() + " after SIGTERM"
                                                           : "the server " + st.describe() +

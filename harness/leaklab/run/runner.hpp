@@ -5,6 +5,7 @@
 
 #include "leaklab/run/plan.hpp"
 #include "leaklab/sample/sampler.hpp"
+#include "leaklab/verdict/verdict.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -44,13 +45,15 @@ struct round_record
 struct metric_result
 {
     std::string name;
-    std::string unit;           // "bytes" or ""
+    std::string unit;           // "bytes", "rate" (failed_ops: a fraction of a round's operations) or ""
+    std::string kind;           // the catalog's kind: count, bytes, rss, high-water, failures
     double baseline = 0;
     double final_value = 0;
     double slope_per_op = 0;
     double late_slope_per_op = 0;
     double p_value = 1;
     double threshold = 0;
+    double alpha = 0.001;       // the significance the trend test must reach
     bool flagged = false;
     bool judged = true;         // false: reported only (see reason)
     std::string reason;
@@ -66,7 +69,7 @@ struct phase
 
 struct result
 {
-    std::string verdict = "error";  // "leak" | "clean" | "error"
+    leaklab::verdict::outcome verdict = leaklab::verdict::outcome::error;
     std::string error;              // why, when the verdict is error
     std::vector<std::string> warnings;
     std::string stopped_serving;    // set when the server stopped answering after round 1: what was seen

@@ -120,10 +120,18 @@ sample parse_prometheus(const std::string& text)
     return s;
 }
 
-bool is_task_count(const std::string& name)
+std::map<std::string, std::string> parse_prometheus_units(const std::string& text)
 {
-    return name != "rss_bytes" && name != "hwm_bytes" && name != "heap_bytes" &&
-           name.find("bytes") == std::string::npos;
+    std::map<std::string, std::string> units;
+    std::istringstream in(text);
+    for(std::string line; std::getline(in, line);)
+    {
+        std::istringstream words(line);
+        std::string hash, keyword, name, unit;
+        if(words >> hash >> keyword >> name >> unit && hash == "#" && keyword == "UNIT")
+            units[name] = unit;
+    }
+    return units;
 }
 
 sampler::sampler(pid_t pid, std::optional<std::uint16_t> metrics_port, std::string metrics_path)
@@ -135,8 +143,13 @@ sample sampler::take()
 {
     sample s = read_proc(pid_);
     if(metrics_port_)
-        for(auto& [k, v] : parse_prometheus(http_get(*metrics_port_, metrics_path_, 2000ms)))
+    {
+        const std::string page = http_get(*metrics_port_, metrics_path_, 2000ms);
+        for(auto& [k, v] : parse_prometheus(page))
             s[k] = v;
+        for(auto& [k, u] : parse_prometheus_units(page))
+            units_[k] = u;
+    }
     return s;
 }
 
@@ -148,10 +161,10 @@ sampler::settled sampler::settle(const settle_policy& policy)
 
     // Counts have stopped moving when no task count changed by more than a hair
     // (jitter of in-flight operations on a busy server) between two polls.
-    auto same = [](const sample& a, const sample& b) {
+    auto same = [&](const sample& a, const sample& b) {
         for(auto& [k, v] : a)
         {
-            if(!is_task_count(k))
+            if(!policy.compared || !policy.compared(k))
                 continue;
             auto it = b.find(k);
             if(it == b.end())

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,6 +29,9 @@ std::string http_get(std::uint16_t port, const std::string& path, std::chrono::m
 // labelled series are kept with their labels as part of the name).
 sample parse_prometheus(const std::string& text);
 
+// The units a metrics page declares with OpenMetrics "# UNIT <name> <unit>" lines.
+std::map<std::string, std::string> parse_prometheus_units(const std::string& text);
+
 class sampler
 {
 public:
@@ -41,6 +45,7 @@ public:
         std::chrono::milliseconds min_wait{0};    // wait at least this long first
         std::chrono::milliseconds max_wait{3000};  // give up waiting after this long
         std::chrono::milliseconds quiet{50};       // counts unchanged this long = settled
+        std::function<bool(const std::string&)> compared; // the metrics that must stop moving (none if unset)
     };
     struct settled
     {
@@ -54,14 +59,15 @@ public:
 
     bool has_metrics() const { return metrics_port_.has_value(); }
 
+    // Units the server's metrics page has declared so far ("# UNIT" lines).
+    const std::map<std::string, std::string>& units() const { return units_; }
+
 private:
     pid_t pid_;
     std::optional<std::uint16_t> metrics_port_;
     std::string metrics_path_;
+    std::map<std::string, std::string> units_;
 };
-
-// Metrics that are exact integer counts (compared for "stopped moving").
-bool is_task_count(const std::string& name);
 
 } // namespace leaklab::sample
 

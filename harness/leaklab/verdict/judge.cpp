@@ -39,7 +39,7 @@ std::string in_unit(double v, const std::string& unit)
     return num(v) + " " + units[i];
 }
 
-// A p-value as "p<0.0001" or "p=0.21".
+// A p-value as "p<0.0001" or "p=0.21" (two significant digits, never rounded down to alpha).
 std::string p_text(double p)
 {
     if(p < 1e-4)
@@ -70,6 +70,8 @@ void validate(const std::vector<double>& x, const std::vector<double>& y, const 
         throw std::invalid_argument("judge: rule thresholds must be finite");
     if(!(rule.alpha > 0 && rule.alpha <= 1))
         throw std::invalid_argument("judge: rule.alpha must be in (0, 1]");
+    if(!(rule.phi >= 0 && rule.phi < 1))
+        throw std::invalid_argument("judge: rule.phi must be in [0, 1)");
 }
 
 // The elements of v from index `from` to the end.
@@ -89,7 +91,7 @@ std::string explain(const metric_judgement& j, const metric_rule& rule, bool sig
         return "grew " + in_unit(j.slope_per_op, rule.unit) + " per op then stopped: plateau (late slope " +
                in_unit(j.late_slope_per_op, rule.unit) + " per op)";
     if(!significant)
-        return "no significant trend (" + p_text(j.p_value) + ")";
+        return "no significant trend (" + p_text(j.p_value) + ", a leak needs p<" + num(rule.alpha) + ")";
     if(!fast)
     {
         // A significant rise that is too slow to be a leak: say what shape it has, so a
@@ -105,9 +107,8 @@ std::string explain(const metric_judgement& j, const metric_rule& rule, bool sig
                    bar;
         return "rises slowly: " + slope + ", " + (far ? "far below" : "below") + " the " + bar;
     }
-    const double excess = j.final_value - j.baseline;
-    if(!(excess > rule.min_excess))
-        return "no net growth: final - baseline = " + in_unit(excess, rule.unit) + ", needs > " +
+    if(!(j.growth > rule.min_excess))
+        return "no net growth over the judged rounds: " + in_unit(j.growth, rule.unit) + ", needs > " +
                in_unit(rule.min_excess, rule.unit);
     return "grows " + in_unit(j.slope_per_op, rule.unit) + " per op (" + p_text(j.p_value) +
            "), still growing at the end";
@@ -119,7 +120,7 @@ metric_judgement judge(const std::vector<double>& x, const std::vector<double>& 
                        std::size_t warmup)
 {
     validate(x, y, rule);
-    metric_judgement j{0, 0, 0, 0, 1, false, ""};
+    metric_judgement j{};
     // Nothing measured: nothing to judge.
     if(y.empty())
     {
@@ -137,17 +138,18 @@ metric_judgement judge(const std::vector<double>& x, const std::vector<double>& 
                    std::to_string(min_trend_points) + ")";
         return j;
     }
-    // (b) Mann–Kendall on block means.
-    j.p_value = mann_kendall(block_means(ty, rule.block)).p_value;
+    // (b) The trend test: pre-whitened, exact.
+    j.p_value = trend_test(ty, rule.phi).p_value;
     // (c) Theil–Sen slope over all trend points.
     j.slope_per_op = theil_sen(tx, ty);
     // (d) Theil–Sen slope over the last half of the trend points.
     const std::size_t late = std::max(min_late_points, (ty.size() + 1) / 2);
     j.late_slope_per_op = theil_sen(tail(tx, tx.size() - late), tail(ty, ty.size() - late));
-    // (e) and the verdict: all conditions must hold.
+    // (e) Growth over the judged rounds, and the verdict: all conditions must hold.
+    j.growth = ty.back() - ty.front();
     const bool significant = j.p_value < rule.alpha;
     j.flagged = significant && j.slope_per_op >= rule.per_op_threshold &&
-                j.late_slope_per_op >= rule.per_op_threshold / 2 && j.final_value - j.baseline > rule.min_excess;
+                j.late_slope_per_op >= rule.per_op_threshold / 2 && j.growth > rule.min_excess;
     j.reason = explain(j, rule, significant, ty.front() - j.baseline);
     return j;
 }

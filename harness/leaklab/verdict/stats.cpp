@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 
 namespace leaklab::verdict
@@ -57,28 +59,151 @@ double median_of(std::vector<double> v)
     return lower + (upper - lower) / 2;
 }
 
+// Above this many points the normal approximation is accurate and the exact table large.
+constexpr std::size_t exact_max_points = 64;
+
+// Cumulative probabilities P(inversions <= k) of a uniformly random permutation of n,
+// built as the convolution of uniform distributions on 0..m-1 for m = 1..n.
+const std::vector<double>& inversion_cdf(std::size_t n)
+{
+    static std::mutex mutex;
+    static std::map<std::size_t, std::vector<double>> cache;
+    std::lock_guard lock(mutex);
+    if(auto it = cache.find(n); it != cache.end())
+        return it->second;
+    std::vector<double> pmf{1.0};
+    for(std::size_t m = 2; m <= n; ++m)
+    {
+        std::vector<double> next(pmf.size() + m - 1, 0.0);
+        for(std::size_t k = 0; k < pmf.size(); ++k)
+            for(std::size_t j = 0; j < m; ++j)
+                next[k + j] += pmf[k] / static_cast<double>(m);
+        pmf = std::move(next);
+    }
+    std::vector<double> cdf(pmf.size());
+    double sum = 0;
+    for(std::size_t k = 0; k < pmf.size(); ++k)
+        cdf[k] = std::min(1.0, sum += pmf[k]);
+    return cache.emplace(n, std::move(cdf)).first->second;
+}
+
+// The distribution of inversions of a uniformly random arrangement of a multiset with
+// these group sizes (ties): the product of Gaussian binomials [a; t]_q, each built by
+// the additive recurrence [a; b] = [a-1; b-1] + q^b [a-1; b], divided by its count.
+std::vector<double> tied_inversion_pmf(const std::vector<std::size_t>& groups)
+{
+    std::vector<double> pmf{1.0};
+    std::size_t total = 0;
+    for(std::size_t t : groups)
+    {
+        const std::size_t a = total + t;
+        // row[b] = coefficients of [n; b]_q for the current n, b <= t.
+        std::vector<std::vector<double>> row(t + 1);
+        row[0] = {1.0};
+        for(std::size_t n = 1; n <= a; ++n)
+            for(std::size_t b = std::min(n, t); b >= 1; --b)
+            {
+                // [n; b] = [n-1; b-1] + q^b [n-1; b]; [n-1; b] is empty when b > n-1.
+                std::vector<double> next = row[b - 1];
+                const auto& upper = row[b];
+                if(next.size() < upper.size() + b)
+                    next.resize(upper.size() + b, 0.0);
+                for(std::size_t k = 0; k < upper.size(); ++k)
+                    next[k + b] += upper[k];
+                row[b] = std::move(next);
+            }
+        const auto& q = row[t];
+        double count = 0;
+        for(double c : q)
+            count += c;
+        std::vector<double> product(pmf.size() + q.size() - 1, 0.0);
+        for(std::size_t i = 0; i < pmf.size(); ++i)
+            for(std::size_t k = 0; k < q.size(); ++k)
+                product[i + k] += pmf[i] * q[k] / count;
+        pmf = std::move(product);
+        total = a;
+    }
+    return pmf;
+}
+
+// Sizes of the groups of equal values in y.
+std::vector<std::size_t> tie_groups(std::vector<double> y)
+{
+    std::sort(y.begin(), y.end());
+    std::vector<std::size_t> groups;
+    for(std::size_t i = 0; i < y.size();)
+    {
+        std::size_t j = i;
+        while(j < y.size() && y[j] == y[i])
+            ++j;
+        groups.push_back(j - i);
+        i = j;
+    }
+    return groups;
+}
+
 } // namespace
 
-std::vector<double> block_means(const std::vector<double>& y, std::size_t block)
+std::vector<double> prewhiten(const std::vector<double>& y, double phi)
 {
-    // Blocks of one (or zero) are the samples themselves.
-    if(block <= 1 || y.empty())
-        return y;
-    // Too short for one full block: the whole series is the only block.
-    const std::size_t full = y.size() / block;
-    const std::size_t count = full == 0 ? 1 : full;
-    const std::size_t width = full == 0 ? y.size() : block;
-    // Average each block, dropping any trailing partial block.
-    std::vector<double> means;
-    means.reserve(count);
-    for(std::size_t b = 0; b < count; ++b)
+    std::vector<double> z;
+    for(std::size_t t = 1; t < y.size(); ++t)
+        z.push_back(y[t] - phi * y[t - 1]);
+    return z;
+}
+
+double mk_exact_upper_tail(std::size_t n, double s)
+{
+    if(n < 2)
+        return 1;
+    const double pairs = static_cast<double>(n) * static_cast<double>(n - 1) / 2;
+    if(s > pairs)
+        return 0;
+    if(n > exact_max_points)
     {
-        double sum = 0;
-        for(std::size_t k = 0; k < width; ++k)
-            sum += y[b * width + k];
-        means.push_back(sum / static_cast<double>(width));
+        // Normal tail with continuity correction, untied variance.
+        const double var = static_cast<double>(n) * static_cast<double>(n - 1) * static_cast<double>(2 * n + 5) / 18;
+        const double z = s > 0 ? (s - 1) / std::sqrt(var) : s < 0 ? (s + 1) / std::sqrt(var) : 0;
+        return 0.5 * std::erfc(z / std::sqrt(2.0));
     }
-    return means;
+    // Untied, S = pairs - 2 * inversions: S >= s exactly when inversions <= (pairs - s) / 2.
+    const double k = std::floor((pairs - s) / 2 + 1e-9);
+    const auto& cdf = inversion_cdf(n);
+    if(k < 0)
+        return 0;
+    if(k >= static_cast<double>(cdf.size()))
+        return 1;
+    return cdf[static_cast<std::size_t>(k)];
+}
+
+trend_result trend_test(const std::vector<double>& y, double phi)
+{
+    trend_result r;
+    const std::vector<double> z = prewhiten(y, phi);
+    r.points = z.size();
+    if(z.size() < 3)
+        return r;
+    r.s = mk_statistic(z);
+    // No concordant excess at all: no evidence of a rise.
+    if(r.s <= 0)
+        return r;
+    const auto groups = tie_groups(z);
+    if(groups.size() == z.size() || z.size() > exact_max_points)
+    {
+        r.p_value = groups.size() == z.size() ? mk_exact_upper_tail(z.size(), r.s) : mann_kendall(z).p_value;
+        return r;
+    }
+    // Ties: the exact tail over the arrangements of this multiset of values.
+    double untied_pairs = double(z.size()) * double(z.size() - 1) / 2;
+    for(std::size_t t : groups)
+        untied_pairs -= double(t) * double(t - 1) / 2;
+    const auto pmf = tied_inversion_pmf(groups);
+    const double k = std::floor((untied_pairs - r.s) / 2 + 1e-9);
+    double tail = 0;
+    for(std::size_t i = 0; i < pmf.size() && double(i) <= k; ++i)
+        tail += pmf[i];
+    r.p_value = std::min(1.0, tail);
+    return r;
 }
 
 mk_result mann_kendall(const std::vector<double>& y)

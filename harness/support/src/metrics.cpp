@@ -93,6 +93,7 @@ std::string render_metrics()
     line("asio_ops_pending", "Asio asynchronous operations created and not yet completed",
          tracking::ops_pending.load(std::memory_order_relaxed));
     line("heap_bytes", "Heap bytes allocated and not freed", heap_bytes());
+    out << "# UNIT heap_bytes bytes\n";
 
     auto& r = the_registry();
     std::lock_guard lock(r.mutex);

@@ -1,0 +1,108 @@
+#include "leaklab/verdict/metrics.hpp"
+
+#include <algorithm>
+
+namespace leaklab::verdict {
+
+namespace {
+
+// Task counts return to their baseline when nothing leaks: 1 per 100 operations that keeps going is a leak.
+metric_info count(std::string name, std::string what)
+{
+    metric_info m;
+    m.name = std::move(name);
+    m.kind = metric_kind::count;
+    m.rule = {0.01, 0.001, 0};
+    m.settles = true;
+    m.what = std::move(what);
+    return m;
+}
+
+// Exact byte counts: 64 bytes per operation and 64 KiB in all.
+metric_info bytes(std::string name, std::string what)
+{
+    metric_info m;
+    m.name = std::move(name);
+    m.kind = metric_kind::bytes;
+    m.unit = "bytes";
+    m.rule = {64, 0.001, 64 * 1024, "bytes"};
+    m.what = std::move(what);
+    return m;
+}
+
+std::vector<metric_info> make_catalog()
+{
+    std::vector<metric_info> c;
+    c.push_back(count("sessions_live", "sessions constructed and not yet destroyed"));
+    c.push_back(count("coroutines_live", "coroutines started with labkit::spawn still running"));
+    c.push_back(count("asio_ops_pending", "Asio asynchronous operations created and not yet completed"));
+    c.push_back(bytes("heap_bytes", "heap bytes allocated and not freed"));
+    {
+        // RSS moves in pages and is shaped by the allocator: 1 KiB per operation and 1 MiB in all.
+        metric_info m;
+        m.name = "rss_bytes";
+        m.kind = metric_kind::rss;
+        m.unit = "bytes";
+        m.rule = {1024, 0.001, 1024 * 1024, "bytes"};
+        m.what = "resident memory (/proc/PID/status VmRSS)";
+        c.push_back(m);
+    }
+    {
+        metric_info m;
+        m.name = "hwm_bytes";
+        m.kind = metric_kind::high_water;
+        m.unit = "bytes";
+        m.rule = {1024, 0.001, 1024 * 1024, "bytes"};
+        m.judged = false;
+        m.why_not_judged = "a high-water mark only ever rises";
+        m.what = "peak resident memory (/proc/PID/status VmHWM)";
+        c.push_back(m);
+    }
+    c.push_back(count("threads", "threads of the server process (/proc/PID/status)"));
+    c.push_back(count("fds", "open file descriptors (/proc/PID/fd)"));
+    {
+        // The rule's threshold is a rise of the failure rate per round (see verdict.hpp).
+        metric_info m;
+        m.name = "failed_ops";
+        m.kind = metric_kind::failures;
+        m.unit = "rate";
+        m.rule = {0.01, 0.001, 0.05, "rate"};
+        m.what = "the workload's failed operations (error, timeout, wrong reply), as a rate per round";
+        c.push_back(m);
+    }
+    return c;
+}
+
+} // namespace
+
+const std::vector<metric_info>& catalog()
+{
+    static const std::vector<metric_info> c = make_catalog();
+    return c;
+}
+
+metric_info describe_metric(const std::string& name, const std::string& declared_unit)
+{
+    const auto& c = catalog();
+    auto it = std::find_if(c.begin(), c.end(), [&](const metric_info& m) { return m.name == name; });
+    if(it != c.end())
+        return *it;
+    if(declared_unit == "bytes")
+        return bytes(name, "a byte count the server exports");
+    return count(name, "a count the server exports");
+}
+
+std::string to_string(metric_kind k)
+{
+    switch(k)
+    {
+    case metric_kind::count: return "count";
+    case metric_kind::bytes: return "bytes";
+    case metric_kind::rss: return "rss";
+    case metric_kind::high_water: return "high-water";
+    case metric_kind::failures: return "failures";
+    }
+    return "count";
+}
+
+} // namespace leaklab::verdict

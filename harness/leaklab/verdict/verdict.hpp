@@ -1,0 +1,67 @@
+// The run's verdict, and the decisions about serving: whether the server served the
+// first round at all, whether it stopped serving later, and whether its failure rate
+// climbs. The runner reports what happened; every decision about it is made here.
+#ifndef LEAKLAB_VERDICT_VERDICT_HPP
+#define LEAKLAB_VERDICT_VERDICT_HPP
+
+#include "leaklab/verdict/judge.hpp"
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace leaklab::verdict {
+
+// What a run comes to. Printed and written to JSON as "clean", "leak", "error".
+enum class outcome
+{
+    clean, // no metric keeps growing and the server kept serving
+    leak,  // a metric keeps growing with the operations, or the server stopped serving
+    error, // no verdict: the server would not build, start or serve, or crashed
+};
+
+std::string to_string(outcome o);
+// "clean", "leak" or "error"; nothing for anything else.
+std::optional<outcome> parse_outcome(std::string_view s);
+
+// How one round of workload went.
+struct round_ops
+{
+    std::size_t round = 0;  // 1 = the first round of load
+    std::size_t ops = 0;
+    std::size_t failed = 0;
+    std::string first_error;
+};
+
+struct serving_rule
+{
+    double max_first_round_failure_rate = 0.01; // more in round 1: the server does not serve the workload
+    double stop_failure_rate = 0.5;             // this many in a later round: the server stopped serving
+    bool stop_when_failing = true;              // false: failures are expected evidence, judged as a rate
+};
+
+// Why round 1 shows the server cannot serve the workload (an error, not a verdict), if it does.
+std::optional<std::string> not_serving(const round_ops& first, const serving_rule& rule);
+
+// "the server stopped serving in round N: F of O operations failed (first: ...)", if a round
+// after the first failed at least stop_failure_rate of its operations.
+std::optional<std::string> stopped_serving(const round_ops& r, const serving_rule& rule);
+
+// The failure rate, judged: flagged when the server stopped serving (then `reason` is that),
+// or when the rate of the rounds after the warm-up rises with a significant trend
+// (trend_test, alpha of `rule`), by at least `rule.per_op_threshold` per round (Theil–Sen
+// over rounds) and by more than `rule.min_excess` from the first judged round to the last,
+// still rising in the last half. A steady rate, however high, is not growth: a loaded
+// machine's 1 % of timeouts is not a leak. baseline and final_value are the first and last
+// rounds' rates; the slopes are per round, not per operation.
+metric_judgement judge_failures(const std::vector<round_ops>& rounds, const metric_rule& rule, std::size_t warmup_rounds,
+                                const std::optional<std::string>& stopped);
+
+// The verdict: leak when any judged metric is flagged or the server stopped serving.
+outcome decide(const std::vector<bool>& flagged, bool stopped);
+
+} // namespace leaklab::verdict
+
+#endif
