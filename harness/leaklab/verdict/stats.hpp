@@ -3,13 +3,18 @@
 // Memory series are short (about 8 to 15 judged rounds), autocorrelated and full
 // of ties. Mann–Kendall assumes independent points: on AR(1) noise with phi = 0.8
 // it flags about 5 % of clean series of 11 points at alpha = 0.001. The kit's
-// trend test therefore pre-whitens (z[t] = y[t] - 0.85 y[t-1]) and takes the exact
-// one-sided p-value of Mann–Kendall's S on z from the permutation distribution of
-// z's values (ties included): exact for AR(1) noise with phi = 0.85, conservative
-// for less autocorrelated noise, so the false-positive rate stays at or below
-// alpha for phi up to 0.8 with a margin; no normal approximation at the small
-// counts the labs use. tests/unit/test_trend.cpp measures its false-positive rate
-// and power.
+// trend test is two tests, each at alpha / 2 (Bonferroni), so that a clean series
+// is flagged with probability at most alpha:
+//  - the rank test: pre-whiten (z[t] = y[t] - 0.85 y[t-1]) and take the exact
+//    one-sided tail of Mann–Kendall's S on z over the orderings of z's values (ties
+//    included). Exact for AR(1) noise with phi = 0.85, conservative below; free of
+//    any assumption on the noise's shape, so one outlier cannot make a trend.
+//  - the rise test: a one-sided Student t test that the mean round-to-round
+//    increment is above 0. Exact for a random walk (phi = 1) and conservative for
+//    every AR(1) phi below it, since var(y[n] - y[1]) = 2 var(y) (1 - phi^(n-1)) never
+//    exceeds (n-1) var(y[t] - y[t-1]) = 2 var(y) (1 - phi) (n-1). It finds a steady rise
+//    under sampling jitter (phi near 0), where whitening with 0.85 leaves little trend.
+// tests/unit/test_trend.cpp measures the false-positive rate and the power.
 #ifndef LEAKLAB_VERDICT_STATS_HPP
 #define LEAKLAB_VERDICT_STATS_HPP
 
@@ -32,13 +37,29 @@ struct mk_result
 // a little above the 0.8 it is meant to withstand.
 constexpr double whitening_phi = 0.85;
 
-// The trend test's result. p_value is one-sided: H1 = increasing trend.
+// The trend test's result. p values are one-sided: H1 = increasing trend.
 struct trend_result
 {
     double s = 0;           // Mann–Kendall S of the pre-whitened series
-    std::size_t points = 0; // points the test saw (one fewer than the series)
-    double p_value = 1;     // exact P(S' >= s) under H0; 1 if fewer than 3 points
+    std::size_t points = 0; // points the rank test saw (one fewer than the series)
+    double p_rank = 1;      // exact P(S' >= s) under H0
+    double p_rise = 1;      // the rise test's p (increment_test)
+    double p_value = 1;     // min(1, 2 min(p_rank, p_rise)); 1 if fewer than 3 points
 };
+
+// The rise test's result: the mean round-to-round increment against its scatter.
+struct increment_result
+{
+    std::size_t increments = 0; // one fewer than the points
+    double mean = 0;            // mean of y[t] - y[t-1]
+    double sd = 0;              // their sample standard deviation
+    double p_value = 1;         // P(T >= mean / (sd / sqrt(m))), T Student's t with m - 1 df;
+                                // 0 if every increment is the same rise; 1 if fewer than 3
+                                // increments or no mean rise
+};
+
+// One-sided t test that the mean increment of y is above 0 (see above).
+increment_result increment_test(const std::vector<double>& y);
 
 // z[t] = y[t] - phi * y[t-1] for t = 1..n-1 (empty for fewer than 2 points).
 std::vector<double> prewhiten(const std::vector<double>& y, double phi);
@@ -49,9 +70,10 @@ std::vector<double> prewhiten(const std::vector<double>& y, double phi);
 // so this untied tail is conservative for tied series.
 double mk_exact_upper_tail(std::size_t n, double s);
 
-// The kit's trend test: pre-whiten with phi, then the exact one-sided tail of S: over
-// all orderings of the values (with ties, of the multiset of values) for up to 64
-// points, the tie-corrected normal tail above.
+// The kit's trend test: the rank test (pre-whiten with phi, then the exact one-sided
+// tail of S over all orderings of the values, with ties of the multiset of values, for
+// up to 64 points, the tie-corrected normal tail above) and the rise test, each at
+// alpha / 2: p_value = min(1, 2 min(p_rank, p_rise)).
 trend_result trend_test(const std::vector<double>& y, double phi = whitening_phi);
 
 // Mann–Kendall trend test with tie-corrected variance and continuity correction
