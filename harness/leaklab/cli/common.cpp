@@ -1,6 +1,7 @@
 #include "leaklab/cli/common.hpp"
 
 #include "leaklab/labs/build.hpp"
+#include "leaklab/verdict/metrics.hpp"
 
 #include <unistd.h>
 
@@ -135,12 +136,9 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
     lab_run out;
     out.heading = {lab.name(), lab.title, variant, tree.sanitizer};
     auto plan = adjusted(lab.plan, c);
-    // Sanitizers hold freed memory back (ASan's quarantine) or map shadow memory, so
-    // RSS grows without a leak; their own heap count (heap_bytes) stays exact.
-    if(tree.sanitizer == "address")
-        plan.unjudged["rss_bytes"] = "under ASan freed memory waits in a quarantine, so RSS grows without a leak (heap_bytes is ASan's own count)";
-    else if(tree.sanitizer == "thread")
-        plan.unjudged["rss_bytes"] = "under TSan RSS includes shadow memory that grows with use (heap_bytes is TSan's own count)";
+    // What the sanitizer's runtime makes meaningless as growth evidence (the catalog says).
+    for(auto& [name, why] : verdict::not_judged_under(tree.sanitizer))
+        plan.unjudged[name] = why;
     report::progress prog(lab.id + " " + variant, c.quiet);
     out.result = run::execute(t, plan, std::ref(prog));
     prog.done();

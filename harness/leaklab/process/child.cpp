@@ -232,6 +232,7 @@ exit_status child::stop(milliseconds grace)
     exit_status s;
     s.exited = WIFEXITED(status);
     s.code = s.exited ? WEXITSTATUS(status) : WTERMSIG(status);
+    s.forced = true;
     status_ = s;
     return s;
 }

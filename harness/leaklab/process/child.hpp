@@ -26,6 +26,7 @@ struct exit_status
 {
     bool exited = false;  // false: killed by a signal
     int code = 0;         // exit code, or the signal number
+    bool forced = false;  // stop() had to send SIGKILL after the grace period
     std::string describe() const;
 };
 

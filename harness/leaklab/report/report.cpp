@@ -91,9 +91,9 @@ void progress::operator()(const run::plan& p, const run::round_record& r)
         if(r.failed)
             line << "  " << r.failed << " failed";
     }
-    for(const char* key : {"sessions_live", "asio_ops_pending", "heap_bytes", "rss_bytes"})
-        if(auto it = r.values.find(key); it != r.values.end())
-            line << "  " << key << "=" << format_value(it->second, verdict::describe_metric(key).unit);
+    for(auto& info : verdict::catalog())
+        if(auto it = r.values.find(info.name); info.in_progress && it != r.values.end())
+            line << "  " << info.name << "=" << format_value(it->second, info.unit);
     if(tty_)
     {
         std::string text = line.str();

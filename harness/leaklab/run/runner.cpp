@@ -6,6 +6,7 @@
 #include "leaklab/workload/workload.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <fstream>
 #include <cmath>
 #include <map>
@@ -376,8 +377,12 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
         r.server_exit = st.describe();
         r.stderr_tail = server->stderr_tail(20);
         r.tool_reports = sanitizer_summaries(server->stderr_path());
+        // How the server ended, when not with exit code 0: forced, SIGTERM's default action, or a code.
         if(r.verdict != verdict::outcome::error && !(st.exited && st.code == 0))
-            r.warnings.push_back(!st.exited ? "the server did not stop on SIGTERM within 3 s and was " + st.describe()
+            r.warnings.push_back(st.forced ? "the server did not stop on SIGTERM within 3 s and was " + st.describe()
+                                 : !st.exited && st.code == SIGTERM
+                                     ? std::string("the server ended by SIGTERM's default action (it has no handler "
+                                                   "for SIGTERM; a graceful stop exits with code 0)")
                                  : r.tool_reports.empty() ? "the server " + st.describe() + " after SIGTERM"
                                                           : "the server " + st.describe() +
                                                                 " after SIGTERM: the sanitizer's exit code, see its reports");

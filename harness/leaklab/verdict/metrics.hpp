@@ -6,6 +6,7 @@
 
 #include "leaklab/verdict/judge.hpp"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ struct metric_info
     bool judged = true;        // false: reported only, with `why_not_judged`
     std::string why_not_judged;
     std::string what;          // one line for people
+    bool in_progress = false;  // shown on the progress line after each round
 };
 
 // Every metric the kit itself produces or labkit exports, in display order.
@@ -39,6 +41,10 @@ const std::vector<metric_info>& catalog();
 // gauge, a black-box server's /metrics) is a count, or a byte count when its metrics
 // page declares the unit (OpenMetrics "# UNIT <name> bytes").
 metric_info describe_metric(const std::string& name, const std::string& declared_unit = "");
+
+// Metrics a sanitizer's runtime makes meaningless as growth evidence, with the reason:
+// under ASan and TSan ("address", "thread") RSS grows without a leak.
+std::map<std::string, std::string> not_judged_under(const std::string& sanitizer);
 
 // "count", "bytes", "rss", "high-water", "failures".
 std::string to_string(metric_kind k);
