@@ -94,7 +94,7 @@ run_variant() {
   mkdir -p "$root/src"
 
   local main='scripts/setup.sh && cmake --preset dev && cmake --build --preset dev && build/dev/bin/leaklab compare 01'
-  local tests='scripts/setup.sh && cmake --workflow --preset dev'
+  local tests='scripts/setup.sh && cmake --workflow --preset ci'
   local steps
   steps=$(cat <<EOF
 set -euo pipefail
