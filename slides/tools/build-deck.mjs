@@ -55,8 +55,11 @@ function fmtCount(v) {
   if (Number.isInteger(v)) return v.toLocaleString('en-US');
   return Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : String(+v.toPrecision(3));
 }
-const fmtValue = (v, unit) => (unit === 'bytes' ? fmtBytes(v) : fmtCount(v));
-const fmtSlope = (v, unit) => (v === 0 ? '0/op' : unit === 'bytes' ? `${fmtBytes(v)}/op` : `${+v.toPrecision(3)}/op`);
+// failed_ops is a rate per round (unit "rate"): a fraction shown as a percentage, its slope per round.
+const fmtRate = (v) => `${+(v * 100).toPrecision(3)}%`;
+const fmtValue = (v, unit) => (unit === 'bytes' ? fmtBytes(v) : unit === 'rate' ? fmtRate(v) : fmtCount(v));
+const fmtSlope = (v, unit) =>
+  unit === 'rate' ? `${fmtRate(v)}/round` : v === 0 ? '0/op' : unit === 'bytes' ? `${fmtBytes(v)}/op` : `${+v.toPrecision(3)}/op`;
 const fmtSecs = (s) => `${s.toFixed(1)} s`;
 const metric = (result, name) => result.metrics.find((m) => m.name === name);
 const verdictSpan = (v) => `<span class="${v === 'leak' ? 'leak' : v === 'clean' ? 'clean' : ''}">${v.toUpperCase()}</span>`;
