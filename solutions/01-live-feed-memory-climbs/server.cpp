@@ -53,7 +53,8 @@ public:
 
     void on_heartbeat(beast::error_code ec)
     {
-        if(ec)
+        // Cancelled, or expired just before the feed ended: a timer that already fired still completes with success
+        if(ec || !ws_.is_open())
             return;
 
         // Ping the device; a device that stops answering is caught by the idle timeout
@@ -67,6 +68,12 @@ public:
             fail(ec, "ping");
     }
 
+    // The feed is over: stop the heartbeat, whose handler owns this session
+    void stop()
+    {
+        heartbeat_.cancel();
+    }
+
     void do_read()
     {
         ws_.async_read(buffer_, beast::bind_front_handler(&session::on_read, shared_from_this()));
@@ -74,9 +81,8 @@ public:
 
     void on_read(beast::error_code ec, std::size_t)
     {
-        // The feed is over: stop the heartbeat, whose handler owns this session
         if(ec)
-            heartbeat_.cancel();
+            stop();
 
         // The device closed the feed
         if(ec == websocket::error::closed)
@@ -92,7 +98,10 @@ public:
     void on_write(beast::error_code ec, std::size_t)
     {
         if(ec)
+        {
+            stop();
             return fail(ec, "write");
+        }
 
         buffer_.consume(buffer_.size());
         do_read();

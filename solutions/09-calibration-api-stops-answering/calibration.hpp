@@ -34,11 +34,9 @@ public:
     // The offset for a sensor: 0 until it is calibrated.
     double offset(std::string_view sensor)
     {
-        mutex_.lock();
+        std::scoped_lock lock(mutex_);
         auto it = offsets_.find(std::string(sensor));
-        double value = it == offsets_.end() ? 0.0 : it->second;
-        mutex_.unlock();
-        return value;
+        return it == offsets_.end() ? 0.0 : it->second;
     }
 };
 
