@@ -39,7 +39,8 @@ fi
 build_pkgs=(cmake ninja-build g++ make pkg-config git
             libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
             catch2 zlib1g-dev)
-tool_pkgs=(valgrind libgoogle-perftools-dev google-perftools heaptrack wrk redis-server procps python3 file)
+# nginx: a real server no one here wrote, probed on loopback by the tests (never started as a service).
+tool_pkgs=(valgrind libgoogle-perftools-dev google-perftools heaptrack wrk redis-server nginx procps python3 file)
 pi_pkgs=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
 # The workshop deck (scripts/build-slides.sh): Debian's chromium renders the PDF, poppler-utils
 # checks it (pdfinfo, pdftoppm). Node.js and npm run Marp; a machine that already has a node
@@ -126,7 +127,19 @@ done
 [ "$updated" = 1 ] || say "warning: apt-get update reported errors; trying the install with the indexes it has"
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${#missing[@]} package(s)"
+  # Packages with a service (nginx, redis-server) must not start it: it would listen on every
+  # interface. policy-rc.d exit 101 is Debian's "do not start"; ours is removed afterwards.
+  policy=/usr/sbin/policy-rc.d ours_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# leaklab setup.sh: no service starts during the install\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"; ours_policy=1
+  fi
+  set +e
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+  rc=$?
+  set -e
+  [ "$ours_policy" = 1 ] && $sudo rm -f "$policy"
+  [ "$rc" = 0 ] || { echo "setup.sh: apt-get install failed (exit $rc)" >&2; exit "$rc"; }
 fi
 
 # Unpack the target packages of one architecture into $pi_root/<triple>, made whole in a
@@ -167,5 +180,5 @@ setup_pi_root() {
 for arch in "${roots_missing[@]}"; do setup_pi_root "$arch"; done
 setup_slides
 
-# redis-server's package starts a system service on port 6379; leaklab starts its own on loopback.
+# redis-server and nginx are installed, not started: leaklab starts its own, on loopback.
 say "done"
