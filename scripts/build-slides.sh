@@ -93,7 +93,7 @@ if [ "$run" = 1 ]; then
   done
   hoard="$(dirname "$leaklab")/hoard_http"
   if [ -x "$hoard" ]; then
-    for spec in "1-clean:" "2-hoard:--hoard 16384"; do
+    for spec in "1-clean:" "2-hoard:--hoard 64"; do
       name=${spec%%:*}; extra=${spec#*:}
       t=$(now)
       printf 'build-slides: probe %s: running probe ... ' "$name"

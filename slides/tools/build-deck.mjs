@@ -305,7 +305,7 @@ function matrixSlides() {
 function probeTable() {
   const names = Object.keys(probes).sort();
   if (!names.length) return '<p class="claimed">(no probe run in this build: hoard_http was not built)</p>';
-  const metrics = ['rss_bytes', 'threads', 'fds'];
+  const metrics = ['heap_bytes', 'rss_bytes', 'threads', 'fds'];
   const head = `| server | verdict | ${metrics.map((m) => `\`${m}\` slope`).join(' | ')} | operations |\n|---|---|${metrics.map(() => '---|').join('')}---|`;
   const body = names.map((n) => {
     const r = probes[n];

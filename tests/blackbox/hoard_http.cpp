@@ -1,12 +1,14 @@
 // A small HTTP server that is not a lab and knows nothing of leaklab: no
 // LISTENING line, no /metrics. `leaklab probe` must judge it from /proc alone.
 //
-//   hoard_http PORT [--hoard BYTES] [--lose BYTES] [--crash-after N] [--read-timeout-ms MS]
+//   hoard_http PORT [--hoard BYTES] [--keep N] [--lose BYTES] [--crash-after N] [--read-timeout-ms MS]
 //
 // Every request is answered 200 "ok". With --hoard, each request also keeps
 // BYTES of memory forever (an "audit log" nobody reads); without it nothing is kept.
+// With --keep N as well, the log keeps only the last N entries: a bounded cache that
+// fills, then recycles (the plateau a leak check must not flag).
 // With --crash-after, the server aborts on request N (for the harness's crash path).
-// A client that sends nothing for --read-timeout-ms (default 30000) is dropped.
+// A client that sends nothing for --read-timeout-ms (default 30000) is dropped; 0 = never.
 // With --lose, each request also allocates BYTES and drops the only pointer to them:
 // memory nothing can reach, which LeakSanitizer reports at exit (a positive control).
 #include <boost/asio.hpp>
@@ -28,6 +30,7 @@ using tcp = net::ip::tcp;
 namespace {
 
 std::size_t hoard_bytes = 0;
+std::size_t keep_entries = 0;  // 0 = keep every entry
 std::size_t lose_bytes = 0;
 long crash_after = -1;
 long read_timeout_ms = 30000;
@@ -41,7 +44,10 @@ net::awaitable<void> serve(tcp::socket socket)
     for(;;)
     {
         http::request<http::string_body> req;
-        stream.expires_after(std::chrono::milliseconds(read_timeout_ms));
+        if(read_timeout_ms > 0)
+            stream.expires_after(std::chrono::milliseconds(read_timeout_ms));
+        else
+            stream.expires_never();
         auto [ec, n] = co_await http::async_read(stream, buffer, req, net::as_tuple(net::use_awaitable));
         if(ec)
             break;
@@ -49,7 +55,11 @@ net::awaitable<void> serve(tcp::socket socket)
             std::abort();
         // Keep a copy of the request "for auditing", padded to the configured size.
         if(hoard_bytes)
+        {
             audit_log.emplace_back(std::string(req.target()) + std::string(hoard_bytes, '.'));
+            if(keep_entries && audit_log.size() > keep_entries)
+                audit_log.pop_front();
+        }
         if(lose_bytes)
         {
             auto* scratch = new char[lose_bytes];
@@ -86,13 +96,15 @@ int main(int argc, char* argv[])
 {
     if(argc < 2)
     {
-        std::cerr << "usage: hoard_http PORT [--hoard BYTES] [--lose BYTES] [--crash-after N] [--read-timeout-ms MS]\n";
+        std::cerr << "usage: hoard_http PORT [--hoard BYTES] [--keep N] [--lose BYTES] [--crash-after N] [--read-timeout-ms MS]\n";
         return 2;
     }
     for(int i = 2; i + 1 < argc; i += 2)
     {
         if(std::strcmp(argv[i], "--hoard") == 0)
             hoard_bytes = std::strtoul(argv[i + 1], nullptr, 10);
+        else if(std::strcmp(argv[i], "--keep") == 0)
+            keep_entries = std::strtoul(argv[i + 1], nullptr, 10);
         else if(std::strcmp(argv[i], "--lose") == 0)
             lose_bytes = std::strtoul(argv[i + 1], nullptr, 10);
         else if(std::strcmp(argv[i], "--crash-after") == 0)

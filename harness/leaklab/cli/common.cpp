@@ -153,6 +153,7 @@ int exit_code(const run::result& r)
     case verdict::outcome::clean: return exit_clean;
     case verdict::outcome::leak: return exit_leak;
     case verdict::outcome::error: return exit_error;
+    case verdict::outcome::inconclusive: return exit_inconclusive;
     }
     return exit_error;
 }
@@ -170,6 +171,8 @@ std::string one_line(const run::result& r)
             names += (names.empty() ? "" : ", ") + n;
         return "LEAK: " + names + (r.flagged().size() == 1 ? " keeps" : " keep") + " growing with every operation";
     }
+    if(r.verdict == verdict::outcome::inconclusive)
+        return "INCONCLUSIVE: " + r.undecided_summary();
     auto first = r.error.substr(0, r.error.find('\n'));
     return "ERROR: " + first;
 }

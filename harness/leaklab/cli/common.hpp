@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 constexpr int exit_clean = 0;
 constexpr int exit_leak = 1;
 constexpr int exit_error = 2;
+constexpr int exit_inconclusive = 3;  // probe: too small a run to tell, even extended
 
 // A bad command line: message, then a pointer to --help, exit 2.
 struct usage_error : std::runtime_error

@@ -91,6 +91,7 @@ int cmd_compare(const std::vector<std::string>& args)
     auto verdict_word = [](const run::result& r) {
         return r.verdict == verdict::outcome::leak    ? std::string("LEAK")
                : r.verdict == verdict::outcome::clean ? std::string("CLEAN")
+               : r.verdict == verdict::outcome::inconclusive ? std::string("INCONCLUSIVE")
                                                       : "ERROR: " + r.error;
     };
     for(auto& [label, lr] : runs)

@@ -18,7 +18,7 @@ int cmd_probe(const std::vector<std::string>& args)
     common c;
     std::string cmd, kind, metrics_url, path = "/";
     std::size_t connections = 300, concurrency = 16, messages = 1;
-    double start_timeout = 10;
+    double start_timeout = 10, patience = 10, max_seconds = 60;
     po::options_description d = common_options(c, opts_run);
     d.add_options()
         ("cmd", po::value<std::string>(&cmd), "the server's command line; {port} is replaced by a free port")
@@ -29,6 +29,11 @@ int cmd_probe(const std::vector<std::string>& args)
         ("messages", po::value<std::size_t>(&messages), "ws-*: messages echoed per connection (default 1)")
         ("metrics-url", po::value<std::string>(&metrics_url), "the server's Prometheus endpoint, e.g. http://127.0.0.1:9100/metrics")
         ("start-timeout", po::value<double>(&start_timeout), "seconds to wait for the server to be ready (default 10)")
+        ("patience", po::value<double>(&patience),
+         "seconds to wait after each round for the server to let go of the clients left hanging (default 10)")
+        ("max-seconds", po::value<double>(&max_seconds),
+         "cap on the whole run when probe extends an inconclusive one (default 60)")
+        ("no-agent", po::bool_switch(), "do not preload the heap agent (heap_bytes then comes only from --metrics-url)")
         ("plan", po::value<std::string>(), "a JSON file with a full workload plan (as in lab.json) instead of --workload")
         ("json", po::value<std::string>(), "also write the result as JSON to this file");
     auto vm = parse(args, d, {}, c, "probe --cmd '<command with {port}>' --workload <kind> [--json FILE]");
@@ -38,6 +43,10 @@ int cmd_probe(const std::vector<std::string>& args)
         throw usage_error("--workload is required (`leaklab workloads` lists them)");
     if(start_timeout <= 0 || start_timeout > 600)
         throw usage_error("--start-timeout wants seconds in (0, 600]");
+    if(!(patience >= 0 && patience <= 600))
+        throw usage_error("--patience wants seconds in [0, 600]");
+    if(!(max_seconds >= 1 && max_seconds <= 3600))
+        throw usage_error("--max-seconds wants seconds in [1, 3600]");
 
     run::plan plan;
     if(vm.count("plan"))
@@ -63,6 +72,12 @@ int cmd_probe(const std::vector<std::string>& args)
         plan.steps.push_back(s);
     }
     plan = adjusted(plan, c);
+    // A black-box server's deadlines are unknown: wait for them, unless the plan or --patience says how long.
+    if(vm.count("patience") || !plan.patience_s)
+        plan.patience_s = patience;
+    // Byte metrics judged by what this run can resolve, extended while it cannot decide.
+    plan.evidence = true;
+    plan.max_seconds = max_seconds;
 
     run::target t;
     // The command line is split on spaces; quote with '...' to keep spaces in one argument.
@@ -110,6 +125,9 @@ int cmd_probe(const std::vector<std::string>& args)
         t.metrics_port = static_cast<std::uint16_t>(port);
         t.metrics_path = slash == std::string::npos ? "/" : rest.substr(slash);
     }
+    // The whole process tree the command starts, and its heap through the preload agent.
+    t.process_tree = true;
+    t.heap_agent = !vm["no-agent"].as<bool>();
     t.start_timeout = std::chrono::milliseconds(static_cast<long>(start_timeout * 1000));
     t.log_dir = fs::temp_directory_path() / ("leaklab-probe-" + std::to_string(::getpid()));
 

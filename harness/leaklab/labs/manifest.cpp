@@ -159,32 +159,15 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
     s.fault = r.string("fault", "");
     s.latency_ms = r.number("latency_ms", 0, 0, 600'000);
     s.quiet_ms = r.number("quiet_ms", 0, 0, 600'000);
-    if(s.kind == "ws-quiet")
-    {
-        if(s.quiet_ms <= 0)
-            throw manifest_error(r.path("quiet_ms") + ": a ws-quiet step needs quiet_ms > 0");
-        if(s.messages == 0)
-            throw manifest_error(r.path("messages") + ": a ws-quiet step sends at least one message after its quiet time");
-        if(s.quiet_ms >= s.op_timeout_s * 1000)
-            throw manifest_error(r.path("quiet_ms") + ": must be shorter than op_timeout_s (" + std::to_string(s.op_timeout_s) +
-                                 " s), which bounds the whole operation");
-    }
-    else if(r.has("quiet_ms"))
-        throw manifest_error(r.path("quiet_ms") + ": only a ws-quiet step has quiet_ms");
-    if(s.kind == "backend-fault")
-    {
-        if(!(s.fault == "pass" || s.fault == "latency" || s.fault == "stall" || s.fault == "reset"))
-            throw manifest_error(r.path("fault") + ": expected pass, latency, stall or reset");
-    }
-    else if(!s.fault.empty())
-        throw manifest_error(r.path("fault") + ": only a backend-fault step has a fault");
+    if(auto bad = workload::find_kind(s.kind)->validate(s, [&](const std::string& f) { return r.has(f.c_str()); }))
+        throw manifest_error(r.path(bad->first.c_str()) + ": " + bad->second);
     return s;
 }
 
 run::plan parse_plan_value(const json::value& v, const std::string& where)
 {
     reader r(v, where, {"rounds", "warmup_rounds", "round_timeout_s", "steps", "max_failure_rate", "stop_failure_rate",
-                        "stop_when_failing"});
+                        "stop_when_failing", "patience_s"});
     run::plan p;
     p.rounds = r.count("rounds", p.rounds, 2, 1000);
     p.warmup_rounds = r.count("warmup_rounds", p.warmup_rounds, 0, 100);
@@ -195,6 +178,8 @@ run::plan parse_plan_value(const json::value& v, const std::string& where)
     p.round_timeout_s = r.number("round_timeout_s", p.round_timeout_s, 0.5, 3600);
     p.max_failure_rate = r.number("max_failure_rate", p.max_failure_rate, 0, 1);
     p.stop_failure_rate = r.number("stop_failure_rate", p.stop_failure_rate, 0.01, 1);
+    if(r.has("patience_s"))
+        p.patience_s = r.number("patience_s", 0, 0, 600);
     if(r.has("stop_when_failing"))
     {
         if(!r.at("stop_when_failing").is_bool())
@@ -307,7 +292,7 @@ manifest load_manifest(const std::filesystem::path& file)
         reader x(e.at(variant), e.path(variant), {"verdict", "flagged"});
         expectation ex;
         auto v = verdict::parse_outcome(x.string("verdict"));
-        if(!v || *v == verdict::outcome::error)
+        if(!v || *v == verdict::outcome::error || *v == verdict::outcome::inconclusive)
             throw manifest_error(x.path("verdict") + ": expected \"leak\" or \"clean\"");
         ex.verdict = *v;
         ex.flagged = x.strings("flagged");

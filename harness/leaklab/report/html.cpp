@@ -23,7 +23,7 @@ th, td { border-bottom:1px solid var(--line); padding:4px 10px; text-align:left;
 th { background:#f4f4f6; }
 td.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
 .verdict { font-weight:700; padding:1px 7px; border-radius:4px; border:1px solid currentColor; white-space:nowrap; }
-.verdict.leak { color:var(--leak); } .verdict.clean { color:var(--clean); } .verdict.error { color:var(--error); }
+.verdict.leak { color:var(--leak); } .verdict.clean { color:var(--clean); } .verdict.error { color:var(--error); } .verdict.inconclusive { color:var(--error); }
 tr.flagged td { background:#fdf0ef; }
 .grows { color:var(--leak); font-weight:700; }
 .charts { display:grid; grid-template-columns:repeat(auto-fill, minmax(440px, 1fr)); gap:14px; }
@@ -42,7 +42,7 @@ nav ol { columns:2; font-size:.92em; }
 
 std::string verdict_badge(const std::string& v)
 {
-    std::string word = v == "leak" ? "LEAK" : v == "clean" ? "CLEAN" : "ERROR";
+    std::string word = v == "leak" ? "LEAK" : v == "clean" ? "CLEAN" : v == "inconclusive" ? "INCONCLUSIVE" : "ERROR";
     return "<span class=\"verdict " + esc(v) + "\">" + word + "</span>";
 }
 
@@ -85,6 +85,10 @@ void write_table(std::ostringstream& out, const std::string& label, const headin
             << esc(m.reason) << "</td></tr>\n";
     }
     out << "</table>\n";
+    for(auto& n : r.notes)
+        out << "<p class=\"muted\">note: " << esc(n) << "</p>\n";
+    if(auto held = held_note(r))
+        out << "<p class=\"muted\">note: " << esc(*held) << "</p>\n";
     for(auto& w : r.warnings)
         out << "<p class=\"muted\">warning: " << esc(w) << "</p>\n";
 }

@@ -113,6 +113,24 @@ void progress::done()
     open_line_ = false;
 }
 
+std::optional<std::string> held_note(const run::result& r)
+{
+    if(!r.held || r.held->patience_s <= 0 || r.held->held == 0)
+        return std::nullopt;
+    const auto& h = *r.held;
+    std::ostringstream o;
+    o << std::fixed << std::setprecision(1);
+    const std::string clients = std::to_string(h.held) + (h.held == 1 ? " client" : " clients");
+    if(h.released == 0)
+        o << "the server let go of none of the " << clients << " left hanging (" << r.workload << ") within the "
+          << h.patience_s << " s patience window";
+    else
+        o << "the server let go of " << (h.released == h.held ? "all " + clients : std::to_string(h.released) + " of " + clients)
+          << " left hanging (" << r.workload << "), " << h.median_release_s << " s after they went silent (median; max "
+          << h.max_release_s << " s)";
+    return o.str();
+}
+
 void print_result(std::ostream& out, const heading& h, const run::result& r, bool color)
 {
     auto paint = [&](const std::string& s, const char* code) {
@@ -142,10 +160,18 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
                 << std::setw(14) << (m.judged ? format_slope(m.slope_per_op, m.unit) : "-") << std::setw(10)
                 << (m.judged ? format_p(m.p_value) : "-")
                 << std::setw(14) << format_slope(m.threshold, m.unit) << "  ";
-            out << row.str() << (m.flagged ? paint("GROWS", "1;31") + "  " + m.reason : m.reason) << '\n';
+            out << row.str()
+                << (m.flagged     ? paint("GROWS", "1;31") + "  " + m.reason
+                    : m.undecided ? paint("UNSURE", "1;33") + "  " + m.reason
+                                  : m.reason)
+                << '\n';
         }
     }
 
+    for(auto& n : r.notes)
+        out << "note: " << n << '\n';
+    if(auto held = held_note(r))
+        out << "note: " << *held << '\n';
     for(auto& w : r.warnings)
         out << "warning: " << w << '\n';
     // What the exit-time tools said, next to what growth said.
@@ -171,6 +197,9 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
     }
     else if(r.verdict == verdict::outcome::clean)
         out << "verdict: " << paint("CLEAN", "1;32") << " (no metric keeps growing with the operations)\n";
+    else if(r.verdict == verdict::outcome::inconclusive)
+        out << "verdict: " << paint("INCONCLUSIVE", "1;33") << " (" << r.undecided_summary()
+            << "; a longer run decides: --rounds N or --scale X)\n";
     else
     {
         out << "verdict: " << paint("ERROR", "1;33") << ": " << r.error << '\n';
@@ -205,6 +234,7 @@ json::object to_json(const heading& h, const run::result& r)
         jm["late_slope_per_op"] = m.judged ? json::value(m.late_slope_per_op) : json::value(nullptr);
         jm["p_value"] = m.judged ? json::value(m.p_value) : json::value(nullptr);
         jm["threshold_per_op"] = m.threshold;
+        jm["undecided"] = m.undecided;
         jm["alpha"] = m.alpha;
         jm["flagged"] = m.flagged;
         jm["reason"] = m.reason;
@@ -253,6 +283,18 @@ json::object to_json(const heading& h, const run::result& r)
     for(auto& w : r.warnings)
         warnings.push_back(json::value(w));
     o["warnings"] = std::move(warnings);
+    json::array notes;
+    for(auto& n : r.notes)
+        notes.push_back(json::value(n));
+    o["notes"] = std::move(notes);
+    if(r.held)
+        o["held_clients"] = json::object{{"held", r.held->held},
+                                         {"released", r.held->released},
+                                         {"median_release_s", r.held->median_release_s},
+                                         {"max_release_s", r.held->max_release_s},
+                                         {"patience_s", r.held->patience_s},
+                                         {"waited_s", r.held->waited_s}};
+    o["heap_source"] = r.heap_source.empty() ? json::value(nullptr) : json::value(r.heap_source);
     json::object tools;
     tools["sanitizer"] = h.sanitizer.empty() ? json::value(nullptr) : json::value(h.sanitizer);
     json::array reports;

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ private:
     bool quiet_;
     bool open_line_ = false;
 };
+
+// What the server did with the clients left hanging, when the run waited for it:
+// "the server let go of all 3600 clients left hanging (stall), 5.0 s after ...".
+std::optional<std::string> held_note(const run::result& r);
 
 // The verdict with its evidence: one row per metric, flagged ones marked.
 void print_result(std::ostream& out, const heading& h, const run::result& r, bool color);

@@ -3,6 +3,7 @@
 #ifndef LEAKLAB_RUN_PLAN_HPP
 #define LEAKLAB_RUN_PLAN_HPP
 
+#include "leaklab/verdict/evidence.hpp"
 #include "leaklab/verdict/judge.hpp"
 #include "leaklab/workload/workload.hpp"
 
@@ -38,6 +39,16 @@ struct plan
     double max_failure_rate = 0.01;      // more failed operations than this in the first round: error
     double stop_failure_rate = 0.5;      // this many failed in a later round: the server stopped serving
     bool stop_when_failing = true;       // false: failures are expected evidence (judged as failed_ops)
+    // Seconds to wait, after each round, for the server to let go of the clients that
+    // stall, idle-keepalive and half-open steps left hanging; the round's sample is taken after.
+    // nullopt: none for a lab (its manifest passes the server its deadlines), see probe.
+    std::optional<double> patience_s;
+    // Probe: byte metrics judged by evidence (verdict/evidence.hpp) instead of the catalog's
+    // per-op constants; an inconclusive run is extended, doubling its rounds, while it
+    // has looks left and the whole run stays under max_seconds.
+    bool evidence = false;
+    verdict::evidence_rule evidence_rule;
+    double max_seconds = 60;
     std::string backend;                 // "" or "redis": started for the run, behind a fault proxy
     std::map<std::string, rule_override> thresholds;
     std::vector<std::string> ignore_metrics;  // exported but not judged

@@ -2,6 +2,7 @@
 
 #include "leaklab/backend/backend.hpp"
 #include "leaklab/process/child.hpp"
+#include "leaklab/sample/agent.hpp"
 #include "leaklab/verdict/metrics.hpp"
 #include "leaklab/workload/workload.hpp"
 
@@ -12,6 +13,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 namespace leaklab::run {
 
@@ -24,6 +26,15 @@ std::vector<std::string> result::flagged() const
         if(m.flagged)
             out.push_back(m.name);
     return out;
+}
+
+std::string result::undecided_summary() const
+{
+    std::string names;
+    for(auto& m : metrics)
+        if(m.undecided)
+            names += (names.empty() ? "" : ", ") + m.name;
+    return names + " could not be told from noise at " + std::to_string(ops_total) + " operations";
 }
 
 std::string describe_workload(const plan& p)
@@ -135,6 +146,18 @@ std::vector<metric_result> judge_all(const plan& p, const std::vector<round_reco
         if(vanished)
             continue;
 
+        // Probe: a byte metric with no override is judged by what this run can resolve.
+        if(p.evidence && (info.kind == verdict::metric_kind::bytes || info.kind == verdict::metric_kind::rss) &&
+           !p.thresholds.count(name) && !p.unjudged.count(name))
+        {
+            auto rule = p.evidence_rule;
+            rule.unit = info.unit;
+            const auto e = verdict::judge_evidence(x, y, rule, 1 + p.warmup_rounds);
+            metric_result m = result_of(info, e.applied, e.j);
+            m.undecided = e.decision == verdict::evidence::inconclusive;
+            out.push_back(m);
+            continue;
+        }
         const auto rule = rule_for(info);
         if(auto why = p.unjudged.find(name); why != p.unjudged.end())
         {
@@ -217,15 +240,34 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
             r.command = join(argv);
         }
 
+        // The heap agent, where it can load into the server's program.
+        std::optional<sample::heap_agent> agent;
+        if(t.heap_agent && !argv.empty())
+        {
+            auto lib = sample::agent_library();
+            if(!lib)
+                r.notes.push_back("the heap agent was not built with this leaklab: heap_bytes is not measured");
+            else if(auto why = sample::agent_unsuitable(argv.front()))
+                r.notes.push_back("the heap agent cannot load: " + *why + "; heap_bytes is not measured");
+            else
+                agent.emplace(t.log_dir, *lib);
+        }
+
         process::spawn_options so;
         so.argv = argv;
         so.env = t.env;
+        if(agent)
+            for(auto& e : agent->environment())
+                so.env.push_back(e);
         so.nofile = t.nofile;
         so.log_dir = t.log_dir;
         server.emplace(process::child::spawn(so));
         auto ready = server->wait_ready(t.start_timeout, chosen_port);
         auto metrics_port = ready.metrics_port ? ready.metrics_port : t.metrics_port;
         sample::sampler sampler(server->pid(), metrics_port, t.metrics_path);
+        sampler.measure_tree(t.process_tree);
+        if(agent)
+            sampler.use_agent(&*agent);
         workload::engine engine;
 
         sample::sampler::settle_policy policy;
@@ -253,10 +295,27 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
             r.rounds.push_back(base);
             if(progress)
                 progress(p, base);
+            if(base.values.count("heap_bytes"))
+                r.heap_source = sampler.agent_processes() > 0 ? "agent" : "metrics";
+            if(agent && sampler.agent_processes() == 0 && r.heap_source.empty())
+                r.notes.push_back("the heap agent did not load into the server (a static, setuid or non-glibc "
+                                  "program behind a script?): heap_bytes is not measured");
+            else if(r.heap_source == "agent")
+                r.notes.push_back("heap_bytes from the heap agent (glibc mallinfo2) in " +
+                                  std::to_string(sampler.agent_processes()) +
+                                  (sampler.agent_processes() == 1 ? " process" : " processes") +
+                                  "; its thread is left out of threads");
         }
 
         std::vector<round_record> failing;
-        for(std::size_t round = 1; round <= p.rounds; ++round)
+        held_clients held;
+        held.patience_s = p.patience_s.value_or(0);
+        bool gave_up_waiting = false;
+        // Rounds planned so far: the plan's, doubled when an evidence look is inconclusive.
+        plan shown = p;
+        std::size_t looks = 1;
+        const auto load_started = steady_clock::now();
+        for(std::size_t round = 1; round <= shown.rounds; ++round)
         {
             current_round = round;
             round_record rec;
@@ -303,6 +362,35 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                 if(auto why = verdict::not_serving(served, serving))
                     throw std::runtime_error(*why);
 
+            // Patience: the clients this round left hanging get time for the server's own
+            // deadline to let go of them, so the sample shows what a round leaves behind
+            // once the server had its chance. A server that let go of none in a whole window
+            // is not waited for again: it will not (or not within the patience).
+            if(held.patience_s > 0 && !gave_up_waiting && engine.held_connections() > 0)
+            {
+                auto state = engine.check_held();
+                const std::size_t before = state.released;
+                const auto wait_start = steady_clock::now();
+                const auto until = wait_start + duration_cast<steady_clock::duration>(duration<double>(held.patience_s));
+                while(state.released < state.held && steady_clock::now() < until)
+                {
+                    std::this_thread::sleep_for(20ms);
+                    state = engine.check_held();
+                    if(auto st = server->poll())
+                        throw std::runtime_error("the server " + st->describe() + " while clients were held in round " +
+                                                 std::to_string(round));
+                }
+                held.waited_s += duration<double>(steady_clock::now() - wait_start).count();
+                if(state.released == before && state.released < state.held)
+                {
+                    gave_up_waiting = true;
+                    r.notes.push_back("round " + std::to_string(round) + ": the server let go of none of its " +
+                                      std::to_string(state.held - before) + " held clients in " +
+                                      std::to_string(held.patience_s).substr(0, 4) +
+                                      " s, so later rounds did not wait (--patience waits longer)");
+                }
+            }
+
             policy.min_wait = milliseconds(static_cast<long>(settle_min));
             auto s = sampler.settle(policy);
             rec.values = s.value;
@@ -320,7 +408,7 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
             }
             r.rounds.push_back(rec);
             if(progress)
-                progress(p, rec);
+                progress(shown, rec);
 
             // A server that served round 1 and then stops answering will not recover
             // (a lock never released, descriptors exhausted): the run ends with that evidence.
@@ -329,6 +417,47 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                 r.stopped_serving = *stopped;
                 break;
             }
+
+            // An evidence look: too small a run to tell is extended, if time allows, not called clean.
+            if(round == shown.rounds && p.evidence && looks < p.evidence_rule.looks)
+            {
+                auto tentative = judge_all(p, r.rounds, sampler.units(), stopped);
+                std::string undecided;
+                for(auto& m : tentative)
+                    if(m.undecided && !m.flagged)
+                        undecided += (undecided.empty() ? "" : ", ") + m.name;
+                const double spent = duration<double>(steady_clock::now() - started).count();
+                const double per_round = duration<double>(steady_clock::now() - load_started).count() / double(round);
+                // A flagged metric decides the run, unless patience may still clear it (held clients).
+                const bool decided = engine.held_connections() == 0 &&
+                                     std::any_of(tentative.begin(), tentative.end(), [](auto& m) { return m.flagged; });
+                if(!undecided.empty() && !decided)
+                {
+                    if(spent + per_round * double(round) <= p.max_seconds)
+                    {
+                        r.notes.push_back("extended to " + std::to_string(2 * round) + " rounds: at " +
+                                          std::to_string(r.ops_total) + " operations " + undecided +
+                                          " could not be told from noise");
+                        shown.rounds = 2 * round;
+                        ++looks;
+                    }
+                    else
+                        r.notes.push_back("not extended past " + std::to_string(round) + " rounds: another " +
+                                          std::to_string(round) + " would pass the " +
+                                          std::to_string(static_cast<int>(p.max_seconds)) + " s time cap");
+                }
+            }
+        }
+
+        // What the server did with the clients left hanging, over the whole run.
+        if(engine.held_connections() > 0)
+        {
+            auto state = engine.check_held();
+            held.held = state.held;
+            held.released = state.released;
+            held.median_release_s = state.median_release_s;
+            held.max_release_s = state.max_release_s;
+            r.held = held;
         }
 
         // Failures, in one line however many rounds had them.
@@ -352,7 +481,8 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
         std::vector<bool> flags;
         for(auto& m : r.metrics)
             flags.push_back(m.flagged);
-        r.verdict = verdict::decide(flags, stopped.has_value());
+        const bool undecided = std::any_of(r.metrics.begin(), r.metrics.end(), [](auto& m) { return m.undecided; });
+        r.verdict = verdict::decide(flags, stopped.has_value(), undecided);
         std::size_t unsettled = std::count_if(r.rounds.begin(), r.rounds.end(), [](auto& x) { return !x.settled; });
         if(unsettled > 0)
             r.warnings.push_back(std::to_string(unsettled) + " of " + std::to_string(r.rounds.size()) +

@@ -26,6 +26,8 @@ struct target
     std::optional<std::uint64_t> nofile;
     std::chrono::milliseconds start_timeout{10000};
     std::filesystem::path log_dir;
+    bool process_tree = false;             // measure the command's whole process tree (probe)
+    bool heap_agent = false;               // preload the heap agent where it can load (probe)
 };
 
 struct round_record
@@ -56,6 +58,7 @@ struct metric_result
     double alpha = 0.001;       // the significance the trend test must reach
     bool flagged = false;
     bool judged = true;         // false: reported only (see reason)
+    bool undecided = false;     // probe's evidence rule: too small a run to tell (see reason)
     std::string reason;
 };
 
@@ -67,11 +70,25 @@ struct phase
     std::string label;          // "backend stall"
 };
 
+// The clients stall, idle-keepalive and half-open steps left hanging, and what the server did with them.
+struct held_clients
+{
+    std::size_t held = 0;
+    std::size_t released = 0;       // the server closed them
+    double median_release_s = 0;    // from going silent to the server's close
+    double max_release_s = 0;
+    double patience_s = 0;          // how long the run waits, after each round, for them to be let go
+    double waited_s = 0;            // how long it waited in all
+};
+
 struct result
 {
     leaklab::verdict::outcome verdict = leaklab::verdict::outcome::error;
     std::string error;              // why, when the verdict is error
     std::vector<std::string> warnings;
+    std::vector<std::string> notes;     // how it was measured, when that is not the default
+    std::string heap_source;
+    std::optional<held_clients> held;   // set when steps left clients hanging            // where heap_bytes came from: "metrics", "agent", or "" (not measured)
     std::string stopped_serving;    // set when the server stopped answering after round 1: what was seen
     std::vector<round_record> rounds;
     std::vector<metric_result> metrics;
@@ -87,6 +104,8 @@ struct result
     std::vector<std::string> tool_reports;  // sanitizer SUMMARY lines the server printed (at exit, usually)
     std::string command;            // what was run
     std::vector<std::string> flagged() const;
+    // "rss_bytes could not be told from noise at 7200 operations", for an inconclusive verdict.
+    std::string undecided_summary() const;
 };
 
 // Called after each round (and the baseline) so a terminal can show progress.

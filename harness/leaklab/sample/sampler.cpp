@@ -1,9 +1,12 @@
 #include "leaklab/sample/sampler.hpp"
 
+#include "leaklab/sample/agent.hpp"
+
 #include <labkit/net.hpp>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -47,6 +50,50 @@ sample read_proc(pid_t pid)
     if(!ec)
         s["fds"] = fds;
     return s;
+}
+
+std::vector<pid_t> process_tree(pid_t root)
+{
+    std::vector<pid_t> out{root};
+    for(std::size_t i = 0; i < out.size() && out.size() < 4096; ++i)
+    {
+        std::error_code ec;
+        auto tasks = std::filesystem::path("/proc") / std::to_string(out[i]) / "task";
+        for(auto it = std::filesystem::directory_iterator(tasks, ec); !ec && it != std::filesystem::directory_iterator();
+            it.increment(ec))
+        {
+            std::ifstream children(it->path() / "children");
+            for(pid_t child; children >> child;)
+                if(std::find(out.begin(), out.end(), child) == out.end())
+                    out.push_back(child);
+        }
+    }
+    return out;
+}
+
+sample read_tree(const std::vector<pid_t>& pids)
+{
+    sample total;
+    double processes = 0;
+    for(std::size_t i = 0; i < pids.size(); ++i)
+    {
+        sample one;
+        try
+        {
+            one = read_proc(pids[i]);
+        }
+        catch(const std::runtime_error&)
+        {
+            if(i == 0)
+                throw;
+            continue;  // a worker that exited between the listing and the read
+        }
+        for(auto& [k, v] : one)
+            total[k] += v;
+        ++processes;
+    }
+    total["processes"] = processes;
+    return total;
 }
 
 std::string http_get(std::uint16_t port, const std::string& path, milliseconds timeout)
@@ -141,7 +188,15 @@ sampler::sampler(pid_t pid, std::optional<std::uint16_t> metrics_port, std::stri
 
 sample sampler::take()
 {
-    sample s = read_proc(pid_);
+    sample s;
+    std::vector<pid_t> pids{pid_};
+    if(tree_)
+    {
+        pids = process_tree(pid_);
+        s = read_tree(pids);
+    }
+    else
+        s = read_proc(pid_);
     if(metrics_port_)
     {
         const std::string page = http_get(*metrics_port_, metrics_path_, 2000ms);
@@ -149,6 +204,17 @@ sample sampler::take()
             s[k] = v;
         for(auto& [k, u] : parse_prometheus_units(page))
             units_[k] = u;
+    }
+    if(agent_ && !s.count("heap_bytes"))
+    {
+        auto r = agent_->read(pids, 500ms);
+        agent_processes_ = r.processes;
+        if(r.processes > 0)
+        {
+            s["heap_bytes"] = r.heap_bytes;
+            if(auto t = s.find("threads"); t != s.end())
+                t->second -= double(r.threads);
+        }
     }
     return s;
 }

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace leaklab::sample {
 
@@ -20,6 +21,15 @@ using sample = std::map<std::string, double>;
 
 // Reads /proc/PID; throws std::runtime_error if the process is gone.
 sample read_proc(pid_t pid);
+
+// The process and its descendants (/proc/PID/task/*/children), the root first.
+std::vector<pid_t> process_tree(pid_t root);
+
+// /proc of every process of a tree, summed: rss_bytes, hwm_bytes, threads, fds, and processes.
+// Throws std::runtime_error if the root is gone; a descendant that exits meanwhile is skipped.
+sample read_tree(const std::vector<pid_t>& pids);
+
+class heap_agent;
 
 // GET http://127.0.0.1:port/path with a timeout; returns the body of a 200 reply.
 // Throws std::runtime_error with a clear message otherwise.
@@ -36,6 +46,16 @@ class sampler
 {
 public:
     sampler(pid_t pid, std::optional<std::uint16_t> metrics_port, std::string metrics_path = "/metrics");
+
+    // Measure the whole process tree the command started (and report `processes`), not only its first process.
+    void measure_tree(bool on) { tree_ = on; }
+
+    // Heap from the preload agent, for a server whose metrics page does not give heap_bytes.
+    // The agent's own threads are taken out of `threads`.
+    void use_agent(heap_agent* agent) { agent_ = agent; }
+
+    // Processes of the tree the agent answered for in the last sample (0: it is not loaded).
+    std::size_t agent_processes() const { return agent_processes_; }
 
     // /proc, plus /metrics when the server has it.
     sample take();
@@ -67,6 +87,9 @@ private:
     std::optional<std::uint16_t> metrics_port_;
     std::string metrics_path_;
     std::map<std::string, std::string> units_;
+    bool tree_ = false;
+    heap_agent* agent_ = nullptr;
+    std::size_t agent_processes_ = 0;
 };
 
 } // namespace leaklab::sample

@@ -64,6 +64,7 @@ std::vector<metric_info> make_catalog()
     }
     c.push_back(count("threads", "threads of the server process (/proc/PID/status)"));
     c.push_back(count("fds", "open file descriptors (/proc/PID/fd)"));
+    c.push_back(count("processes", "processes in the server's tree: the command and its descendants (probe)"));
     {
         // The rule's threshold is a rise of the failure rate per round (see verdict.hpp).
         metric_info m;

@@ -31,6 +31,7 @@ std::string to_string(outcome o)
     case outcome::clean: return "clean";
     case outcome::leak: return "leak";
     case outcome::error: return "error";
+    case outcome::inconclusive: return "inconclusive";
     }
     return "error";
 }
@@ -43,6 +44,8 @@ std::optional<outcome> parse_outcome(std::string_view s)
         return outcome::leak;
     if(s == "error")
         return outcome::error;
+    if(s == "inconclusive")
+        return outcome::inconclusive;
     return std::nullopt;
 }
 
@@ -122,11 +125,11 @@ metric_judgement judge_failures(const std::vector<round_ops>& rounds, const metr
     return j;
 }
 
-outcome decide(const std::vector<bool>& flagged, bool stopped)
+outcome decide(const std::vector<bool>& flagged, bool stopped, bool undecided)
 {
     if(stopped || std::any_of(flagged.begin(), flagged.end(), [](bool f) { return f; }))
         return outcome::leak;
-    return outcome::clean;
+    return undecided ? outcome::inconclusive : outcome::clean;
 }
 
 } // namespace leaklab::verdict

@@ -20,10 +20,11 @@ enum class outcome
     clean, // no metric keeps growing and the server kept serving
     leak,  // a metric keeps growing with the operations, or the server stopped serving
     error, // no verdict: the server would not build, start or serve, or crashed
+    inconclusive, // probe only: the run, extended as far as allowed, was too small to tell (evidence.hpp)
 };
 
 std::string to_string(outcome o);
-// "clean", "leak" or "error"; nothing for anything else.
+// "clean", "leak", "error" or "inconclusive"; nothing for anything else.
 std::optional<outcome> parse_outcome(std::string_view s);
 
 // How one round of workload went.
@@ -59,8 +60,9 @@ std::optional<std::string> stopped_serving(const round_ops& r, const serving_rul
 metric_judgement judge_failures(const std::vector<round_ops>& rounds, const metric_rule& rule, std::size_t warmup_rounds,
                                 const std::optional<std::string>& stopped);
 
-// The verdict: leak when any judged metric is flagged or the server stopped serving.
-outcome decide(const std::vector<bool>& flagged, bool stopped);
+// The verdict: leak when any judged metric is flagged or the server stopped serving;
+// otherwise inconclusive when a metric could not be decided at this run's size; else clean.
+outcome decide(const std::vector<bool>& flagged, bool stopped, bool undecided = false);
 
 } // namespace leaklab::verdict
 

@@ -8,6 +8,8 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <poll.h>
+
 #include <algorithm>
 #include <array>
 #include <deque>
@@ -23,19 +25,94 @@ namespace leaklab::workload {
 using namespace std::chrono;
 using net::use_awaitable;
 
+namespace {
+
+using problem = std::optional<std::pair<std::string, std::string>>;
+using has_fn = std::function<bool(const std::string&)>;
+
+// Fields only one kind uses are refused on the others.
+problem only_for(const std::string& kind, const step_spec& s, const has_fn& has)
+{
+    if(kind != "ws-quiet" && has("quiet_ms"))
+        return std::pair{std::string("quiet_ms"), std::string("only a ws-quiet step has quiet_ms")};
+    if(kind != "backend-fault" && (has("fault") || !s.fault.empty()))
+        return std::pair{std::string("fault"), std::string("only a backend-fault step has a fault")};
+    return std::nullopt;
+}
+
+kind_spec make_kind(std::string name, std::string what, bool holds = false,
+                    std::function<problem(const step_spec&, const has_fn&)> extra = {})
+{
+    kind_spec k;
+    k.name = name;
+    k.what = std::move(what);
+    k.holds = holds;
+    k.validate = [name, extra](const step_spec& s, const has_fn& has) -> problem {
+        if(auto p = only_for(name, s, has))
+            return p;
+        return extra ? extra(s, has) : std::nullopt;
+    };
+    return k;
+}
+
+std::vector<kind_spec> make_registry()
+{
+    std::vector<kind_spec> r;
+    r.push_back(make_kind("ws-churn", "open a WebSocket, echo `messages` messages, close it normally"));
+    r.push_back(make_kind("ws-abort", "open a WebSocket, echo `messages` messages, then reset the TCP connection (no close frame)"));
+    r.push_back(make_kind("http-churn", "one HTTP request per new connection (Connection: close)"));
+    r.push_back(make_kind("http-keepalive", "`requests` HTTP requests on each kept-alive connection"));
+    r.push_back(make_kind("stall", "slowloris: connect, send part of a request, go silent; the connection stays open until the run ends", true));
+    r.push_back(make_kind("idle-keepalive", "send `requests` HTTP requests on a kept-alive connection, then go silent; it stays open until the run ends", true));
+    r.push_back(make_kind(
+        "ws-quiet",
+        "open a WebSocket, stay silent for `quiet_ms` while answering pings, then echo `messages` messages and close; fails if the server drops it",
+        false, [](const step_spec& s, const has_fn&) -> problem {
+            if(s.quiet_ms <= 0)
+                return std::pair{std::string("quiet_ms"), std::string("a ws-quiet step needs quiet_ms > 0")};
+            if(s.messages == 0)
+                return std::pair{std::string("messages"),
+                                 std::string("a ws-quiet step sends at least one message after its quiet time")};
+            if(s.quiet_ms >= s.op_timeout_s * 1000)
+                return std::pair{std::string("quiet_ms"), "must be shorter than op_timeout_s (" + std::to_string(s.op_timeout_s) +
+                                                              " s), which bounds the whole operation"};
+            return std::nullopt;
+        }));
+    r.push_back(make_kind("half-open", "open a WebSocket, echo `messages` messages, then neither read nor write (a peer that vanished); it stays open until the run ends", true));
+    r.push_back(make_kind("backend-fault", "set the fault of the lab's backend proxy: pass, latency (latency_ms), stall, reset", false,
+                          [](const step_spec& s, const has_fn&) -> problem {
+                              if(!(s.fault == "pass" || s.fault == "latency" || s.fault == "stall" || s.fault == "reset"))
+                                  return std::pair{std::string("fault"), std::string("expected pass, latency, stall or reset")};
+                              return std::nullopt;
+                          }));
+    r.back().engine_runs = false;
+    return r;
+}
+
+} // namespace
+
+const std::vector<kind_spec>& registry()
+{
+    static const std::vector<kind_spec> r = make_registry();
+    return r;
+}
+
+const kind_spec* find_kind(const std::string& name)
+{
+    for(auto& k : registry())
+        if(k.name == name)
+            return &k;
+    return nullptr;
+}
+
 const std::vector<std::pair<std::string, std::string>>& kinds()
 {
-    static const std::vector<std::pair<std::string, std::string>> k = {
-        {"ws-churn", "open a WebSocket, echo `messages` messages, close it normally"},
-        {"ws-abort", "open a WebSocket, echo `messages` messages, then reset the TCP connection (no close frame)"},
-        {"http-churn", "one HTTP request per new connection (Connection: close)"},
-        {"http-keepalive", "`requests` HTTP requests on each kept-alive connection"},
-        {"stall", "slowloris: connect, send part of a request, go silent; the connection stays open until the run ends"},
-        {"idle-keepalive", "send `requests` HTTP requests on a kept-alive connection, then go silent; it stays open until the run ends"},
-        {"ws-quiet", "open a WebSocket, stay silent for `quiet_ms` while answering pings, then echo `messages` messages and close; fails if the server drops it"},
-        {"half-open", "open a WebSocket, echo `messages` messages, then neither read nor write (a peer that vanished); it stays open until the run ends"},
-        {"backend-fault", "set the fault of the lab's backend proxy: pass, latency (latency_ms), stall, reset"},
-    };
+    static const std::vector<std::pair<std::string, std::string>> k = [] {
+        std::vector<std::pair<std::string, std::string>> out;
+        for(auto& spec : registry())
+            out.emplace_back(spec.name, spec.what);
+        return out;
+    }();
     return k;
 }
 
@@ -104,6 +181,14 @@ struct slot
     std::pmr::monotonic_buffer_resource arena{arena_bytes.data(), arena_bytes.size()};
 };
 
+// A connection a step left hanging: since when it has been silent, and when the server let go of it.
+struct held_connection
+{
+    tcp::socket socket;
+    steady_clock::time_point silent_since;
+    std::optional<steady_clock::time_point> released;
+};
+
 struct engine::impl
 {
     // One thread, and nothing is ever posted to it from another: no locking needed.
@@ -111,7 +196,7 @@ struct engine::impl
     tcp::endpoint ep;
     steady_clock::time_point deadline;
     std::uint64_t counter = 0;  // per-run request counter for "{n}"
-    std::vector<tcp::socket> held;
+    std::vector<held_connection> held;
     std::deque<slot> slots;  // a deque: slots never move (each holds its own arena)
     std::size_t running = 0;    // workers not yet finished
     net::steady_timer tick{ioc};
@@ -248,7 +333,7 @@ struct engine::impl
         {
             // Go silent: no close frame, no FIN, no pong; the kernel still acknowledges what arrives.
             sl.socket = nullptr;
-            held.push_back(std::move(sock));
+            held.push_back({std::move(sock), steady_clock::now(), {}});
             co_return;
         }
         auto [xec] = co_await ws.async_close(websocket::close_code::normal, net::as_tuple(use_awaitable));
@@ -324,7 +409,7 @@ struct engine::impl
         auto [wec, wn] = co_await net::async_write(s, net::buffer(partial), net::as_tuple(use_awaitable));
         check(wec, "stall write");
         sl.socket = nullptr;
-        held.push_back(std::move(s));
+        held.push_back({std::move(s), steady_clock::now(), {}});
     }
 
     net::awaitable<void> idle_keepalive_op(slot& sl, const step_spec& st, std::uint64_t n)
@@ -341,7 +426,7 @@ struct engine::impl
         }
         // Keep the connection open and say nothing more.
         sl.socket = nullptr;
-        held.push_back(std::move(s));
+        held.push_back({std::move(s), steady_clock::now(), {}});
     }
 
     // Count one failed operation; an operation the watchdog cut short timed out.
@@ -379,6 +464,37 @@ struct engine::impl
             sl.socket = nullptr;
         }
         finished();
+    }
+
+    // How each kind of the registry runs: the operation one of its workers repeats.
+    // http-keepalive has none: its workers keep one connection each (keepalive_worker).
+    op_fn op_for(slot& sl, const step_spec& st)
+    {
+        static const std::map<std::string, std::function<op_fn(impl&, slot&, const step_spec&)>> ops = {
+            {"ws-churn", [](impl& m, slot& sl, const step_spec& st) -> op_fn {
+                 return [&m, &sl, &st](std::uint64_t n) { return m.ws_op(sl, st, n, ws_end::close); };
+             }},
+            {"ws-quiet", [](impl& m, slot& sl, const step_spec& st) -> op_fn {
+                 return [&m, &sl, &st](std::uint64_t n) { return m.ws_op(sl, st, n, ws_end::close); };
+             }},
+            {"ws-abort", [](impl& m, slot& sl, const step_spec& st) -> op_fn {
+                 return [&m, &sl, &st](std::uint64_t n) { return m.ws_op(sl, st, n, ws_end::abort); };
+             }},
+            {"half-open", [](impl& m, slot& sl, const step_spec& st) -> op_fn {
+                 return [&m, &sl, &st](std::uint64_t n) { return m.ws_op(sl, st, n, ws_end::hold); };
+             }},
+            {"http-churn", [](impl& m, slot& sl, const step_spec& st) -> op_fn {
+                 return [&m, &sl, &st](std::uint64_t n) { return m.http_churn_op(sl, st, n); };
+             }},
+            {"idle-keepalive", [](impl& m, slot& sl, const step_spec& st) -> op_fn {
+                 return [&m, &sl, &st](std::uint64_t n) { return m.idle_keepalive_op(sl, st, n); };
+             }},
+            {"stall", [](impl& m, slot& sl, const step_spec& st) -> op_fn {
+                 return [&m, &sl, &st](std::uint64_t n) { return m.stall_op(sl, st, n); };
+             }},
+        };
+        auto it = ops.find(st.kind);
+        return it == ops.end() ? op_fn{} : it->second(*this, sl, st);
     }
 
     // keep-alive: a worker keeps one connection and sends its share of requests on it.
@@ -425,6 +541,34 @@ engine::~engine() = default;
 
 std::size_t engine::held_connections() const { return impl_->held.size(); }
 
+held_state engine::check_held()
+{
+    held_state out;
+    out.held = impl_->held.size();
+    const auto now = steady_clock::now();
+    std::vector<double> after;
+    for(auto& h : impl_->held)
+    {
+        // The server let go when its end closed (FIN or RST); a reply it sent first does not count.
+        if(!h.released)
+        {
+            pollfd p{h.socket.native_handle(), POLLRDHUP, 0};
+            if(::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+                h.released = now;
+        }
+        if(h.released)
+            after.push_back(duration<double>(*h.released - h.silent_since).count());
+    }
+    out.released = after.size();
+    if(!after.empty())
+    {
+        std::sort(after.begin(), after.end());
+        out.median_release_s = after[after.size() / 2];
+        out.max_release_s = after.back();
+    }
+    return out;
+}
+
 step_result engine::run(const step_spec& st, std::uint16_t port, milliseconds time_bound)
 {
     auto& m = *impl_;
@@ -438,8 +582,8 @@ step_result engine::run(const step_spec& st, std::uint16_t port, milliseconds ti
                                                     : st.connections;
     std::size_t workers = std::max<std::size_t>(1, std::min(st.concurrency, total));
 
-    auto& k = kinds();
-    if(st.kind == "backend-fault" || std::none_of(k.begin(), k.end(), [&](auto& kind) { return kind.first == st.kind; }))
+    const kind_spec* kind = find_kind(st.kind);
+    if(!kind || !kind->engine_runs)
         throw std::invalid_argument("the workload engine cannot run a '" + st.kind + "' step");
 
     m.ioc.restart();
@@ -457,19 +601,9 @@ step_result engine::run(const step_spec& st, std::uint16_t port, milliseconds ti
             continue;
         }
         // Each worker's operations register their socket in the worker's own slot.
-        if(st.kind == "ws-churn" || st.kind == "ws-quiet" || st.kind == "ws-abort" || st.kind == "half-open")
-        {
-            auto end = st.kind == "ws-churn" || st.kind == "ws-quiet" ? impl::ws_end::close
-                     : st.kind == "ws-abort" ? impl::ws_end::abort
-                                             : impl::ws_end::hold;
-            ops[w] = [&m, &st, &sl, end](std::uint64_t n) { return m.ws_op(sl, st, n, end); };
-        }
-        else if(st.kind == "http-churn")
-            ops[w] = [&m, &st, &sl](std::uint64_t n) { return m.http_churn_op(sl, st, n); };
-        else if(st.kind == "idle-keepalive")
-            ops[w] = [&m, &st, &sl](std::uint64_t n) { return m.idle_keepalive_op(sl, st, n); };
-        else
-            ops[w] = [&m, &st, &sl](std::uint64_t n) { return m.stall_op(sl, st, n); };
+        ops[w] = m.op_for(sl, st);
+        if(!ops[w])
+            throw std::logic_error("workload kind '" + st.kind + "' is in the registry but the engine cannot run it");
         net::co_spawn(m.ioc, m.worker(sl, ops[w], next, total, r, st), net::detached);
     }
     net::co_spawn(m.ioc, m.watchdog(), net::detached);

@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,7 +37,29 @@ struct step_spec
     double latency_ms = 0;            // backend-fault latency: the delay per chunk
 };
 
-// The kinds this build knows, with one line each, for `leaklab workloads` and errors.
+// One kind of client, in one place: its name, what it does, whether it leaves connections
+// hanging, and what a step of it must and must not set. How it runs is the engine's entry
+// for the same name (engine.cpp); a new kind is one entry there.
+struct kind_spec
+{
+    std::string name;
+    std::string what;            // one line, for `leaklab workloads` and errors
+    bool holds = false;          // leaves its connections open until the run ends (probe's patience applies)
+    bool engine_runs = true;     // false: the runner acts on the step itself (backend-fault)
+    // What is wrong with a step of this kind, as {field, message}; `has` says whether the
+    // manifest set a field. Nothing when the step is fine.
+    std::function<std::optional<std::pair<std::string, std::string>>(const step_spec&,
+                                                                     const std::function<bool(const std::string&)>& has)>
+        validate;
+};
+
+// Every kind this build knows, in the order `leaklab workloads` lists them.
+const std::vector<kind_spec>& registry();
+
+// The kind of that name, or nullptr.
+const kind_spec* find_kind(const std::string& name);
+
+// The kinds with one line each, for `leaklab workloads` and errors.
 const std::vector<std::pair<std::string, std::string>>& kinds();
 
 struct step_result
@@ -45,6 +69,15 @@ struct step_result
     std::string first_error;      // what the first failure was
     double seconds = 0;
     bool timed_out = false;       // the step's time bound cut it short
+};
+
+// The connections left hanging so far, and how many of them the server has let go of.
+struct held_state
+{
+    std::size_t held = 0;
+    std::size_t released = 0;        // the server closed its end
+    double median_release_s = 0;     // seconds from going silent to the server's close, of those released
+    double max_release_s = 0;
 };
 
 // Runs steps against 127.0.0.1:port. Connections left by `stall`, `idle-keepalive`
@@ -61,6 +94,9 @@ public:
     step_result run(const step_spec& step, std::uint16_t port, std::chrono::milliseconds time_bound);
 
     std::size_t held_connections() const;
+
+    // Looks (without blocking) at every held connection for the server's close.
+    held_state check_held();
 
 private:
     struct impl;
