@@ -32,7 +32,7 @@ const char* overview =
     "  explain <lab>                 the principle behind the fix (after you have tried)\n"
     "  workloads                     the workload kinds\n"
     "\n"
-    "exit codes: 0 clean, 1 leak, 2 error (compare/verify/report: 0 as expected, 1 not, 2 error)\n"
+    "exit codes: 0 clean, 1 leak, 2 error, 3 inconclusive (probe only); compare/verify/report: 0 as expected, 1 not, 2 error\n"
     "`leaklab <command> --help` shows a command's options.\n";
 
 } // namespace

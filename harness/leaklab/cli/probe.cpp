@@ -13,6 +13,9 @@
 
 namespace leaklab::cli {
 
+// The default time cap when the workload leaves clients hanging and probe waits for them.
+constexpr double held_max_seconds = 150;
+
 int cmd_probe(const std::vector<std::string>& args)
 {
     common c;
@@ -32,7 +35,8 @@ int cmd_probe(const std::vector<std::string>& args)
         ("patience", po::value<double>(&patience),
          "seconds to wait after each round for the server to let go of the clients left hanging (default 10)")
         ("max-seconds", po::value<double>(&max_seconds),
-         "cap on the whole run when probe extends an inconclusive one (default 60)")
+         "cap on the whole run when probe extends an inconclusive one (default 60; 150 when the workload "
+         "leaves clients hanging)")
         ("no-agent", po::bool_switch(), "do not preload the heap agent (heap_bytes then comes only from --metrics-url)")
         ("plan", po::value<std::string>(), "a JSON file with a full workload plan (as in lab.json) instead of --workload")
         ("json", po::value<std::string>(), "also write the result as JSON to this file");
@@ -77,6 +81,14 @@ int cmd_probe(const std::vector<std::string>& args)
         plan.patience_s = patience;
     // Byte metrics judged by what this run can resolve, extended while it cannot decide.
     plan.evidence = true;
+    // Twelve rounds that each wait out a 5 s deadline take about 65 s: the default cap of a
+    // workload that leaves clients hanging leaves room for one extension of them.
+    const bool holds = std::any_of(plan.steps.begin(), plan.steps.end(), [](auto& s) {
+        auto k = workload::find_kind(s.kind);
+        return k && k->holds;
+    });
+    if(!vm.count("max-seconds") && holds && *plan.patience_s > 0)
+        max_seconds = held_max_seconds;
     plan.max_seconds = max_seconds;
 
     run::target t;
