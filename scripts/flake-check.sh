@@ -67,7 +67,7 @@ sed -n '/^lab  variant/,$p' "$tmp/verify.log"
 flips=$(awk '/^lab  variant/ {t=1; next} t && NF > 4 && $1 ~ /^[0-9][0-9]$/ {s += $5} END {print s+0}' "$tmp/verify.log")
 echo "flips: $flips over $(grep -cE '^(ok|FAIL) ' "$tmp/verify.log") runs in ${elapsed} s$([ "$load" = 1 ] && echo ', under load')"
 if [ -n "$out" ]; then
-  { echo "# scripts/flake-check.sh --runs $runs$([ "$load" = 1 ] && echo ' --load') --labs $labs ($(git rev-parse --short HEAD), $(date -u +%F))"
+  { echo "# scripts/flake-check.sh --runs $runs$([ "$load" = 1 ] && echo ' --load') --labs $labs ($(git describe --always --dirty 2>/dev/null || echo "no git"), $(date -u +%F))"
     sed -n '/^lab  variant/,$p' "$tmp/verify.log"
     echo "flips: $flips in ${elapsed} s"; } > "$out"
   cp "$tmp/runs.json" "$out.json"

@@ -154,7 +154,7 @@ rc=$?
 set -e
 cat "$tmp/tables.md"
 if [ -n "$out" ]; then
-  { echo "# scripts/probe-check.sh --runs $runs --stall-runs $stall_runs ($(git rev-parse --short HEAD), $(date -u +%F))"; echo; cat "$tmp/tables.md"; } > "$out"
+  { echo "# scripts/probe-check.sh --runs $runs --stall-runs $stall_runs ($(git describe --always --dirty 2>/dev/null || echo "no git"), $(date -u +%F))"; echo; cat "$tmp/tables.md"; } > "$out"
   mkdir -p "$out.runs" && cp "$tmp"/*.json "$out.runs/"
 fi
 exit $rc

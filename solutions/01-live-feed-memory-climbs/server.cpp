@@ -59,13 +59,16 @@ public:
 
         // Ping the device; a device that stops answering is caught by the idle timeout
         ws_.async_ping({}, beast::bind_front_handler(&session::on_ping, shared_from_this()));
-        do_heartbeat();
     }
 
     void on_ping(beast::error_code ec)
     {
         if(ec && ec != websocket::error::closed && ec != net::error::operation_aborted)
-            fail(ec, "ping");
+            return fail(ec, "ping");
+
+        // One ping at a time: the next heartbeat starts once this ping is written, while the feed lasts
+        if(!ec && ws_.is_open())
+            do_heartbeat();
     }
 
     // The feed is over: stop the heartbeat, whose handler owns this session

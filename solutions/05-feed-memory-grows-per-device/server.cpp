@@ -32,7 +32,7 @@ public:
     }
 
     void do_write();
-    void on_write(beast::error_code ec, std::size_t);
+    void on_write(std::shared_ptr<session>, beast::error_code ec, std::size_t);
 };
 
 class session : public std::enable_shared_from_this<session>
@@ -102,12 +102,12 @@ void downlink::do_write()
     if(!s)
         return;
 
-    // Write the oldest message; the next one goes when this write completes
+    // Write the oldest message; the write keeps the feed alive until it completes, the next one goes then
     s->ws_.async_write(net::buffer(queue_.front()),
-                       beast::bind_front_handler(&downlink::on_write, shared_from_this()));
+                       beast::bind_front_handler(&downlink::on_write, shared_from_this(), s));
 }
 
-void downlink::on_write(beast::error_code ec, std::size_t)
+void downlink::on_write(std::shared_ptr<session>, beast::error_code ec, std::size_t)
 {
     if(ec)
         return fail(ec, "write");

@@ -28,17 +28,23 @@ public:
     net::awaitable<connection> acquire(std::chrono::milliseconds deadline = std::chrono::milliseconds(100))
     {
         using namespace net::experimental::awaitable_operators;
+        connection conn;
         net::steady_timer timer(co_await net::this_coro::executor, deadline);
-        auto first = co_await (idle_.async_receive(net::as_tuple(net::use_awaitable)) ||
-                               timer.async_wait(net::as_tuple(net::use_awaitable)));
-        if(first.index() == 1)
-            co_return nullptr;
-        auto [ec, conn] = std::get<0>(first);
-        co_return ec ? nullptr : conn;
+        // Kept whichever finishes first: a connection handed over as the deadline fires is not lost
+        co_await (receive_into(conn) || timer.async_wait(net::as_tuple(net::use_awaitable)));
+        co_return conn;
     }
 
     // Give a connection back for the next request.
     void release(connection conn) { idle_.try_send(beast::error_code{}, std::move(conn)); }
+
+private:
+    net::awaitable<void> receive_into(connection& out)
+    {
+        auto [ec, conn] = co_await idle_.async_receive(net::as_tuple(net::use_awaitable));
+        if(!ec)
+            out = std::move(conn);
+    }
 };
 
 #endif

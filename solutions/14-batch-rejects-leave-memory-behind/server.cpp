@@ -151,13 +151,14 @@ public:
         beast::error_code ec;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
 
-        // Discard what the device still sends, a little at a time, until it closes: so it reads the reply
+        // Discard what the device still sends, a little at a time, until it closes: so it reads the reply.
+        // One deadline for the whole drain: a device that never stops sending does not keep the session
+        stream_.expires_after(std::chrono::seconds(5));
         do_drain();
     }
 
     void do_drain()
     {
-        stream_.expires_after(std::chrono::seconds(30));
         buffer_.clear();
         stream_.async_read_some(buffer_.prepare(64 * 1024),
                                 beast::bind_front_handler(&session::on_drain, shared_from_this()));
