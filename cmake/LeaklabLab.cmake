@@ -71,6 +71,47 @@ function(leaklab_add_lab)
     leaklab_use_pch(${target})
     set_property(GLOBAL APPEND PROPERTY LEAKLAB_LAB_TARGETS ${target})
   endforeach()
+
+  # The wrong fixes the kit must reject: tests/wrong-fixes/NN-slug/NAME.patch applied to the
+  # solution's student files gives labNN-wf-NAME, built beside the leaky and fixed servers.
+  if(NOT DEFINED LEAKLAB_STUDENT_SOURCE AND LEAKLAB_WRONG_FIXES)
+    file(GLOB patches CONFIGURE_DEPENDS ${root}/tests/wrong-fixes/${lab_name}/*.patch)
+    list(SORT patches)
+    foreach(patch IN LISTS patches)
+      get_filename_component(fix ${patch} NAME_WE)
+      set(target lab${lab_id}-wf-${fix})
+      set(wf_dir ${CMAKE_CURRENT_BINARY_DIR}/wf-${fix})
+      set(outputs "")
+      set(originals "")
+      foreach(f IN LISTS student_files)
+        list(APPEND outputs ${wf_dir}/${f})
+        list(APPEND originals ${dir_fixed}/${f})
+      endforeach()
+      # Strict: no fuzz, so a patch that no longer fits the solution fails the build, loudly.
+      add_custom_command(OUTPUT ${outputs}
+        COMMAND ${CMAKE_COMMAND} -E rm -rf ${wf_dir}
+        COMMAND ${CMAKE_COMMAND} -E make_directory ${wf_dir}
+        COMMAND ${CMAKE_COMMAND} -E copy ${originals} ${wf_dir}
+        COMMAND ${LEAKLAB_PATCH} --batch --quiet --fuzz=0 --no-backup-if-mismatch -p1 -d ${wf_dir} -i ${patch}
+        DEPENDS ${patch} ${originals}
+        COMMENT "Applying the wrong fix ${fix} to lab ${lab_id}'s solution"
+        VERBATIM)
+      set(sources "")
+      foreach(src IN LISTS lab_sources)
+        if(src IN_LIST student_files)
+          list(APPEND sources ${wf_dir}/${src})
+        else()
+          list(APPEND sources ${CMAKE_CURRENT_BINARY_DIR}/fixed-shared/${src})
+        endif()
+      endforeach()
+      add_executable(${target} ${sources} ${outputs})
+      target_include_directories(${target} PRIVATE ${wf_dir} ${CMAKE_CURRENT_BINARY_DIR}/fixed-shared)
+      target_link_libraries(${target} PRIVATE labkit ${arg_LIBRARIES})
+      leaklab_use_pch(${target})
+      set_property(GLOBAL APPEND PROPERTY LEAKLAB_LAB_TARGETS ${target})
+      set_property(GLOBAL APPEND PROPERTY LEAKLAB_WRONG_FIX_TARGETS ${target})
+    endforeach()
+  endif()
 endfunction()
 
 # Write build/<preset>/leaklab-build.json: how leaklab runs the servers of this tree.

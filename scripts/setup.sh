@@ -36,7 +36,7 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"
 fi
 
-build_pkgs=(cmake ninja-build g++ make pkg-config git
+build_pkgs=(cmake ninja-build g++ make pkg-config git patch
             libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
             catch2 zlib1g-dev)
 # nginx: a real server no one here wrote, probed on loopback by the tests (never started as a service).

@@ -15,7 +15,7 @@ int cmd_check(const std::vector<std::string>& args)
     po::options_description d = common_options(c);
     d.add_options()
         ("lab", po::value<std::string>(&lab_name), "the lab: 01 or its slug")
-        ("variant", po::value<std::string>(&variant), "leaky or fixed: the kit's own server (not with --source)")
+        ("variant", po::value<std::string>(&variant), "leaky or fixed: the kit's own server, or a wrong fix the kit must reject (wf-NAME; `leaklab verify NN` lists them) (not with --source)")
         ("source", po::value<std::string>(), "check a student's copy: the lab's student files from this folder (instead of --variant)")
         ("json", po::value<std::string>(), "also write the result as JSON to this file");
     po::positional_options_description pos;
@@ -36,10 +36,9 @@ int cmd_check(const std::vector<std::string>& args)
     }
     if(variant.empty())
         throw usage_error("--variant is required (leaky or fixed), or --source DIR for your copy");
-    if(!source && variant != "leaky" && variant != "fixed")
-        throw usage_error("--variant must be leaky or fixed, not '" + variant + "'");
-
     auto lab = labs::find_lab(c.root, lab_name);
+    if(!source)
+        variant = variant_named(lab, variant);
     auto lr = run_lab(lab, variant, source, c);
     report::print_result(std::cout, lr.heading, lr.result, c.color);
     if(vm.count("json"))

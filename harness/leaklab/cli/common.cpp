@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <regex>
 
 namespace leaklab::cli {
 
@@ -135,6 +136,8 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
 
     lab_run out;
     out.heading = {lab.name(), lab.title, variant, tree.sanitizer};
+    if(auto* fx = fixture_of(lab, variant))
+        out.heading.variant = "wrong fix " + fx->name;
     auto plan = adjusted(lab.plan, c);
     // What the sanitizer's runtime makes meaningless as growth evidence (the catalog says).
     for(auto& [name, why] : verdict::not_judged_under(tree.sanitizer))
@@ -154,6 +157,7 @@ int exit_code(const run::result& r)
     case verdict::outcome::leak: return exit_leak;
     case verdict::outcome::error: return exit_error;
     case verdict::outcome::inconclusive: return exit_inconclusive;
+    case verdict::outcome::broken: return exit_broken;
     }
     return exit_error;
 }
@@ -173,8 +177,33 @@ std::string one_line(const run::result& r)
     }
     if(r.verdict == verdict::outcome::inconclusive)
         return "INCONCLUSIVE: " + r.undecided_summary();
+    if(r.verdict == verdict::outcome::broken)
+        return "BROKEN: " + (r.breaches.empty() ? std::string("the contract") : verdict::describe(r.breaches.front()));
     auto first = r.error.substr(0, r.error.find('\n'));
     return "ERROR: " + first;
+}
+
+const labs::fixture* fixture_of(const labs::manifest& lab, const std::string& variant)
+{
+    if(variant.rfind("wf-", 0) != 0)
+        return nullptr;
+    for(auto& fx : lab.fixtures)
+        if("wf-" + fx.name == variant)
+            return &fx;
+    return nullptr;
+}
+
+std::string variant_named(const labs::manifest& lab, const std::string& name)
+{
+    if(name == "leaky" || name == "fixed")
+        return name;
+    for(auto& fx : lab.fixtures)
+        if(name == fx.name || name == "wf-" + fx.name)
+            return "wf-" + fx.name;
+    std::string known = "leaky, fixed";
+    for(auto& fx : lab.fixtures)
+        known += ", wf-" + fx.name;
+    throw usage_error("--variant must be one of lab " + lab.id + "'s: " + known + " (not '" + name + "')");
 }
 
 } // namespace leaklab::cli

@@ -25,6 +25,7 @@ constexpr int exit_clean = 0;
 constexpr int exit_leak = 1;
 constexpr int exit_error = 2;
 constexpr int exit_inconclusive = 3;  // probe: too small a run to tell, even extended
+constexpr int exit_broken = 4;        // the server broke its lab's contract (a fix that removed the feature)
 
 // A bad command line: message, then a pointer to --help, exit 2.
 struct usage_error : std::runtime_error
@@ -78,8 +79,16 @@ int exit_code(const run::result& r);
 // The verdict and its reason in one line: "LEAK: sessions_live, heap_bytes keep growing ...".
 std::string one_line(const run::result& r);
 
-// The expectation for a variant holds: the verdict, and every catalog metric flagged (compare.cpp).
+// The expectation for a variant holds: the verdict, and every catalog metric flagged; for a
+// wrong fix ("wf-NAME"), one of its verdicts with a one-line reason its regex matches (compare.cpp).
 bool as_expected(const labs::manifest& lab, const std::string& variant, const run::result& r, std::string& why);
+
+// The wrong fix a variant names ("wf-NAME"), or nullptr.
+const labs::fixture* fixture_of(const labs::manifest& lab, const std::string& variant);
+
+// A variant named on the command line: leaky, fixed, or a wrong fix (NAME or wf-NAME);
+// throws usage_error listing what the lab has.
+std::string variant_named(const labs::manifest& lab, const std::string& name);
 
 // The commands, one file each.
 int cmd_list(const std::vector<std::string>& args);
@@ -88,6 +97,7 @@ int cmd_compare(const std::vector<std::string>& args);
 int cmd_verify(const std::vector<std::string>& args);
 int cmd_probe(const std::vector<std::string>& args);
 int cmd_workloads(const std::vector<std::string>& args);
+int cmd_contract(const std::vector<std::string>& args);
 int cmd_hint(const std::vector<std::string>& args);
 int cmd_explain(const std::vector<std::string>& args);
 int cmd_watch(const std::vector<std::string>& args);

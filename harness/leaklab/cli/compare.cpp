@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <regex>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -19,6 +20,22 @@ namespace json = boost::json;
 // The expectation for a variant holds: verdict, and every catalog metric flagged.
 bool as_expected(const labs::manifest& lab, const std::string& variant, const run::result& r, std::string& why)
 {
+    // A wrong fix: rejected, and for the reason it was written to show.
+    if(auto* fx = fixture_of(lab, variant))
+    {
+        const std::string line = one_line(r);
+        if(std::find(fx->verdicts.begin(), fx->verdicts.end(), r.verdict) == fx->verdicts.end())
+        {
+            why = "expected it rejected (" + verdict::to_string(fx->verdicts.front()) + "), got " + line;
+            return false;
+        }
+        if(!std::regex_search(line, std::regex(fx->reason)))
+        {
+            why = "rejected, but not for the reason expected (/" + fx->reason + "/): " + line;
+            return false;
+        }
+        return true;
+    }
     auto& ex = lab.expect.at(variant);
     if(r.verdict != ex.verdict)
     {

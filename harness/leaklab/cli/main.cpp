@@ -30,9 +30,11 @@ const char* overview =
     "  verify <lab>|all [--runs N]   every leaky variant is flagged, every fix is clean, N times\n"
     "  hint <lab> [--level N]        the lab's hints, one step at a time; the last level is the principle\n"
     "  explain <lab>                 the principle behind the fix (after you have tried)\n"
+    "  contract <lab>                what the lab's server must keep doing, and how each promise is checked\n"
     "  workloads                     the workload kinds\n"
     "\n"
-    "exit codes: 0 clean, 1 leak, 2 error, 3 inconclusive (probe only); compare/verify/report: 0 as expected, 1 not, 2 error\n"
+    "exit codes: 0 clean, 1 leak, 2 error, 3 inconclusive (probe only), 4 broken (the server broke its contract);\n"
+    "compare/verify/report: 0 as expected, 1 not, 2 error\n"
     "`leaklab <command> --help` shows a command's options.\n";
 
 } // namespace
@@ -88,6 +90,8 @@ int main(int argc, char* argv[])
             return cmd_report(args);
         if(cmd == "workloads")
             return cmd_workloads(args);
+        if(cmd == "contract")
+            return cmd_contract(args);
         std::cerr << "leaklab: unknown command '" << cmd << "'\n\n" << overview;
         return exit_error;
     }

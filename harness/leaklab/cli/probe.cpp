@@ -76,6 +76,8 @@ int cmd_probe(const std::vector<std::string>& args)
         plan.steps.push_back(s);
     }
     plan = adjusted(plan, c);
+    // A plan file states its own contract; --workload only asks that the server serves it.
+    plan.contract = vm.count("plan") > 0;
     // A black-box server's deadlines are unknown: wait for them, unless the plan or --patience says how long.
     if(vm.count("patience") || !plan.patience_s)
         plan.patience_s = patience;

@@ -1,6 +1,7 @@
-// leaklab verify NN|NN,NN|all [--runs N] [--summary]: every leaky variant is flagged with
-// the catalog's metrics and every fix is clean, N times; --summary adds the flip table and
-// each variant's narrowest margin (scripts/flake-check.sh prints it).
+// leaklab verify NN|NN,NN|all [--runs N] [--summary] [--no-fixtures]: every leaky variant
+// is flagged with the catalog's metrics, every fix is clean and every wrong fix is rejected
+// for its reason, N times; --summary adds the flip table and each variant's narrowest margin
+// (scripts/flake-check.sh prints it).
 #include "leaklab/cli/common.hpp"
 
 #include "leaklab/labs/manifest.hpp"
@@ -45,6 +46,8 @@ struct tally
     double max_ratio = -std::numeric_limits<double>::infinity();
     double p_of_max = 1;
     std::string closest;
+    // A wrong fix: the reasons it was rejected for, as counted.
+    std::map<std::string, std::size_t> rejected_for;
 };
 
 void add_run(tally& t, const labs::manifest& lab, const std::string& variant, const run::result& r, bool ok)
@@ -52,6 +55,21 @@ void add_run(tally& t, const labs::manifest& lab, const std::string& variant, co
     ++t.runs;
     t.as_expected += ok;
     ++t.verdicts[verdict::to_string(r.verdict)];
+    if(fixture_of(lab, variant))
+    {
+        // What rejected it: the breached clause, the flagged metrics, or the error.
+        std::string why = r.verdict == verdict::outcome::broken && !r.breaches.empty() ? r.breaches.front().clause
+                        : r.verdict == verdict::outcome::leak && !r.stopped_serving.empty() ? std::string("stopped serving")
+                        : r.verdict == verdict::outcome::leak ? [&] {
+                              std::string names;
+                              for(auto& n : r.flagged())
+                                  names += (names.empty() ? "" : ",") + n;
+                              return names;
+                          }()
+                        : verdict::to_string(r.verdict);
+        ++t.rejected_for[why];
+        return;
+    }
     const auto& ex = lab.expect.at(variant);
     for(auto& m : r.metrics)
     {
@@ -62,7 +80,7 @@ void add_run(tally& t, const labs::manifest& lab, const std::string& variant, co
         if(ex.verdict == verdict::outcome::leak && must)
         {
             // A server that stopped serving is flagged by that, not by a slope.
-            if(failures && m.reason.rfind("the server stopped serving", 0) == 0)
+            if(failures && !r.stopped_serving.empty())
             {
                 if(t.weakest.empty())
                     t.weakest = m.name + ": stopped serving";
@@ -92,7 +110,11 @@ void add_run(tally& t, const labs::manifest& lab, const std::string& variant, co
 
 void print_summary(const std::vector<tally>& all, const std::vector<labs::manifest>& labs)
 {
-    std::cout << "\nlab  variant  runs  as expected  flips  verdicts            narrowest margin\n";
+    std::size_t width = 9;
+    for(auto& t : all)
+        width = std::max(width, t.variant.size() + 1);
+    std::cout << "\nlab  " << std::left << std::setw(int(width)) << "variant" << std::right
+              << "runs  as expected  flips  verdicts            narrowest margin\n";
     for(auto& t : all)
     {
         std::string verdicts;
@@ -100,15 +122,19 @@ void print_summary(const std::vector<tally>& all, const std::vector<labs::manife
             verdicts += (verdicts.empty() ? "" : ", ") + v + " " + std::to_string(n);
         std::string margin;
         auto lab = std::find_if(labs.begin(), labs.end(), [&](auto& l) { return l.id == t.lab; });
-        const bool leaky = lab->expect.at(t.variant).verdict == verdict::outcome::leak;
-        if(leaky && std::isfinite(t.min_ratio))
+        const bool wrong_fix = fixture_of(*lab, t.variant) != nullptr;
+        const bool leaky = !wrong_fix && lab->expect.at(t.variant).verdict == verdict::outcome::leak;
+        if(wrong_fix)
+            for(auto& [why, n] : t.rejected_for)
+                margin += (margin.empty() ? "rejected for: " : "; ") + why + (t.rejected_for.size() > 1 ? " " + std::to_string(n) : "");
+        else if(leaky && std::isfinite(t.min_ratio))
             margin = "weakest flagged: " + t.weakest + " at " + num(t.min_ratio) + "x its threshold, p <= " + num(t.max_p) +
                      " (needs < 0.001)";
         else if(leaky)
             margin = t.weakest.empty() ? "-" : t.weakest;
         else if(std::isfinite(t.max_ratio))
             margin = "largest slope: " + t.closest + " at " + num(t.max_ratio) + "x its threshold (p " + num(t.p_of_max) + ")";
-        std::cout << std::left << std::setw(5) << t.lab << std::setw(9) << t.variant << std::right << std::setw(4)
+        std::cout << std::left << std::setw(5) << t.lab << std::setw(int(width)) << t.variant << std::right << std::setw(4)
                   << t.runs << std::setw(13) << t.as_expected << std::setw(7) << t.runs - t.as_expected << "  "
                   << std::left << std::setw(20) << verdicts << margin << std::right << '\n';
     }
@@ -138,29 +164,34 @@ int cmd_verify(const std::vector<std::string>& args)
     d.add_options()
         ("lab", po::value<std::string>(&lab_name), "the lab: 01, its slug, a list such as 01,09, or all")
         ("runs", po::value<std::size_t>(&runs), "runs of each variant (default 1)")
-        ("variant", po::value<std::string>(), "only this variant (leaky or fixed)")
+        ("variant", po::value<std::string>(), "only this variant: leaky, fixed, or a wrong fix (wf-NAME)")
+        ("no-fixtures", po::bool_switch(), "only the leaky and fixed variants, not the wrong fixes")
         ("summary", po::bool_switch(), "after the runs: the flip table and each variant's narrowest margin")
         ("json", po::value<std::string>(), "write every run's result as JSON to this file");
     po::positional_options_description pos;
     pos.add("lab", 1);
-    auto vm = parse(args, d, pos, c, "verify <lab>|all [--runs N] [--variant V] [--summary]");
+    auto vm = parse(args, d, pos, c, "verify <lab>|all [--runs N] [--variant V] [--no-fixtures] [--summary]");
     if(lab_name.empty())
         throw usage_error("which lab? e.g. `leaklab verify 01` or `leaklab verify all`");
     if(runs < 1 || runs > 1000)
         throw usage_error("--runs wants 1 to 1000");
     std::vector<labs::manifest> labs_to_run = labs_named(c.root, lab_name);
-    std::vector<std::string> variants = {"leaky", "fixed"};
-    if(vm.count("variant"))
-        variants = {vm["variant"].as<std::string>()};
+    const bool fixtures = !vm["no-fixtures"].as<bool>();
 
     std::size_t passed = 0, failed = 0;
     json::array all;
     std::vector<tally> tallies;
     for(auto& lab : labs_to_run)
+    {
+        // Leaky, fixed, then every wrong fix the kit must reject.
+        std::vector<std::string> variants = {"leaky", "fixed"};
+        if(fixtures)
+            for(auto& fx : lab.fixtures)
+                variants.push_back("wf-" + fx.name);
+        if(vm.count("variant"))
+            variants = {variant_named(lab, vm["variant"].as<std::string>())};
         for(auto& variant : variants)
         {
-            if(!lab.expect.count(variant))
-                throw usage_error("--variant must be leaky or fixed");
             tally t;
             t.lab = lab.id;
             t.variant = variant;
@@ -178,12 +209,15 @@ int cmd_verify(const std::vector<std::string>& args)
                           << std::right << " run " << i << "/" << runs << ": " << verdict::to_string(lr.result.verdict);
                 if(!lr.result.flagged().empty())
                     std::cout << " [" << flagged.str() << "]";
+                if(!lr.result.breaches.empty())
+                    std::cout << " [" << lr.result.breaches.front().clause << "]";
                 std::cout << std::fixed << std::setprecision(1) << " in " << lr.result.duration_s << " s"
                           << std::defaultfloat << (ok ? "" : "  -- " + why) << std::endl;
                 all.push_back(report::to_json(lr.heading, lr.result));
             }
             tallies.push_back(t);
         }
+    }
     if(vm.count("json"))
         report::write_json(vm["json"].as<std::string>(), all);
     if(vm["summary"].as<bool>())

@@ -1,10 +1,13 @@
 #include "leaklab/labs/manifest.hpp"
 
+#include "leaklab/verdict/metrics.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -37,6 +40,15 @@ public:
     bool has(const char* key) const { return obj_->contains(key); }
     const json::value& at(const char* key) const { return obj_->at(key); }
     std::string path(const char* key) const { return where_ + "." + key; }
+
+    bool boolean(const char* key, bool def) const
+    {
+        if(!has(key))
+            return def;
+        if(!at(key).is_bool())
+            throw manifest_error(path(key) + ": expected true or false");
+        return at(key).as_bool();
+    }
 
     std::string string(const char* key, std::optional<std::string> def = std::nullopt) const
     {
@@ -126,7 +138,9 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
 {
     reader r(v, where, {"kind", "path", "connections", "requests", "concurrency", "messages", "message",
                         "method", "body", "body_bytes", "expect_status", "expect_body", "op_timeout_s", "settle_min_ms",
-                        "from_round", "until_round", "fault", "latency_ms", "quiet_ms"});
+                        "from_round", "until_round", "fault", "latency_ms", "quiet_ms", "expect_header",
+                        "expect_gzip", "keys", "with_next", "ping_every_ms", "push_every_ms", "expect_each",
+                        "trigger", "within_ms", "message_bytes", "expect_close_code"});
     workload::step_spec s;
     s.kind = r.string("kind");
     auto& kinds = workload::kinds();
@@ -159,15 +173,91 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
     s.fault = r.string("fault", "");
     s.latency_ms = r.number("latency_ms", 0, 0, 600'000);
     s.quiet_ms = r.number("quiet_ms", 0, 0, 600'000);
+    s.expect_header = r.string("expect_header", "");
+    s.message_bytes = r.count("message_bytes", 0, 0, 64 * 1024 * 1024);
+    s.expect_close_code = static_cast<unsigned>(r.count("expect_close_code", 0, 1000, 4999));
+    s.expect_gzip = r.boolean("expect_gzip", false);
+    s.keys = r.count("keys", 0, 0, 1'000'000);
+    s.with_next = r.boolean("with_next", false);
+    s.ping_every_ms = r.number("ping_every_ms", 0, 0, 600'000);
+    s.push_every_ms = r.number("push_every_ms", 0, 0, 600'000);
+    s.expect_each = r.strings("expect_each");
+    s.within_ms = r.number("within_ms", s.within_ms, 1, 600'000);
+    if(r.has("trigger"))
+    {
+        reader t(r.at("trigger"), r.path("trigger"), {"method", "path", "body", "expect_status"});
+        workload::trigger_spec trig;
+        trig.method = t.string("method", trig.method);
+        if(http_verb_unknown(trig.method))
+            throw manifest_error(t.path("method") + ": unknown HTTP method \"" + trig.method + "\"");
+        trig.path = t.string("path");
+        if(trig.path.empty() || trig.path[0] != '/')
+            throw manifest_error(t.path("path") + ": must start with '/'");
+        trig.body = t.string("body", "");
+        trig.expect_status = static_cast<unsigned>(t.count("expect_status", trig.expect_status, 100, 599));
+        s.trigger = trig;
+    }
     if(auto bad = workload::find_kind(s.kind)->validate(s, [&](const std::string& f) { return r.has(f.c_str()); }))
         throw manifest_error(r.path(bad->first.c_str()) + ": " + bad->second);
     return s;
 }
 
+// with_next joins a step to the next one in time: both must be client steps the engine runs.
+void check_with_next(const std::vector<workload::step_spec>& steps, const std::string& where)
+{
+    for(std::size_t i = 0; i < steps.size(); ++i)
+    {
+        if(!steps[i].with_next)
+            continue;
+        const std::string at = where + "[" + std::to_string(i) + "].with_next";
+        if(i + 1 == steps.size())
+            throw manifest_error(at + ": the last step has no next step to run with");
+        for(auto* k : {workload::find_kind(steps[i].kind), workload::find_kind(steps[i + 1].kind)})
+            if(!k->engine_runs)
+                throw manifest_error(at + ": a " + k->name + " step cannot run at the same time as another");
+    }
+}
+
+// The contract's bounds on metrics: {"metric", "min" (a number or "listeners"), "max", "max_rise", "unit"}.
+std::vector<verdict::bound> parse_bounds(const json::value& v, const std::string& where)
+{
+    if(!v.is_array())
+        throw manifest_error(where + ": expected an array of {metric, min, max, max_rise}");
+    std::vector<verdict::bound> out;
+    for(std::size_t i = 0; i < v.as_array().size(); ++i)
+    {
+        const std::string at = where + "[" + std::to_string(i) + "]";
+        reader r(v.as_array()[i], at, {"metric", "min", "max", "max_rise", "min_step", "unit"});
+        verdict::bound b;
+        b.metric = r.string("metric");
+        if(r.has("min") && r.at("min").is_string())
+        {
+            if(r.string("min") != "listeners")
+                throw manifest_error(r.path("min") + ": a number, or \"listeners\" (every ws-listen connection counted)");
+            b.min_listeners = true;
+        }
+        else if(r.has("min"))
+            b.min = r.number("min", 0, -1e18, 1e18);
+        if(r.has("max"))
+            b.max = r.number("max", 0, -1e18, 1e18);
+        if(r.has("max_rise"))
+            b.max_rise = r.number("max_rise", 0, 0, 1e18);
+        if(r.has("min_step"))
+            b.min_step = r.number("min_step", 0, 0, 1e18);
+        b.unit = r.string("unit", verdict::describe_metric(b.metric).unit == "bytes" ? "bytes" : "");
+        if(!b.min && !b.max && !b.max_rise && !b.min_listeners && !b.min_step)
+            throw manifest_error(at + ": a bound needs min, max, max_rise or min_step");
+        if(b.min && b.max && *b.min > *b.max)
+            throw manifest_error(at + ": min is above max");
+        out.push_back(b);
+    }
+    return out;
+}
+
 run::plan parse_plan_value(const json::value& v, const std::string& where)
 {
     reader r(v, where, {"rounds", "warmup_rounds", "round_timeout_s", "steps", "max_failure_rate", "stop_failure_rate",
-                        "stop_when_failing", "patience_s"});
+                        "stop_when_failing", "patience_s", "epilogue"});
     run::plan p;
     p.rounds = r.count("rounds", p.rounds, 2, 1000);
     p.warmup_rounds = r.count("warmup_rounds", p.warmup_rounds, 0, 100);
@@ -191,6 +281,24 @@ run::plan parse_plan_value(const json::value& v, const std::string& where)
     auto& steps = r.at("steps").as_array();
     for(std::size_t i = 0; i < steps.size(); ++i)
         p.steps.push_back(parse_step(steps[i], where + ".steps[" + std::to_string(i) + "]"));
+    check_with_next(p.steps, where + ".steps");
+    if(r.has("epilogue"))
+    {
+        if(!r.at("epilogue").is_array())
+            throw manifest_error(r.path("epilogue") + ": expected an array of workload steps");
+        auto& after = r.at("epilogue").as_array();
+        for(std::size_t i = 0; i < after.size(); ++i)
+        {
+            const std::string at = where + ".epilogue[" + std::to_string(i) + "]";
+            p.epilogue.push_back(parse_step(after[i], at));
+            if(workload::find_kind(p.epilogue.back().kind)->listens || workload::find_kind(p.epilogue.back().kind)->holds)
+                throw manifest_error(at + ".kind: an epilogue step runs once; a " + p.epilogue.back().kind +
+                                     " step belongs in steps");
+            if(p.epilogue.back().from_round || p.epilogue.back().until_round)
+                throw manifest_error(at + ": an epilogue step runs once, after the last round: no from_round or until_round");
+        }
+        check_with_next(p.epilogue, where + ".epilogue");
+    }
     return p;
 }
 
@@ -223,6 +331,62 @@ std::string read_file(const std::filesystem::path& file)
     return s.str();
 }
 
+// The wrong fixes of one lab: every NAME.patch in the folder, described in its fixtures.json.
+std::vector<fixture> load_fixtures(const std::filesystem::path& dir)
+{
+    std::vector<fixture> out;
+    const auto file = dir / "fixtures.json";
+    if(!std::filesystem::exists(file))
+        return out;
+    const std::string where = file.string();
+    auto v = parse_json(read_file(file), where);
+    reader r(v, where, {"fixtures"});
+    if(!r.has("fixtures") || !r.at("fixtures").is_array())
+        throw manifest_error(where + ": expected {\"fixtures\": [...]}");
+    std::set<std::string> names;
+    for(std::size_t i = 0; i < r.at("fixtures").as_array().size(); ++i)
+    {
+        const std::string at = where + ".fixtures[" + std::to_string(i) + "]";
+        reader f(r.at("fixtures").as_array()[i], at, {"name", "cheat", "expect"});
+        fixture fx;
+        fx.name = f.string("name");
+        if(fx.name.empty() || fx.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
+            throw manifest_error(f.path("name") + ": lower-case letters, digits and '-' only");
+        if(!names.insert(fx.name).second)
+            throw manifest_error(f.path("name") + ": \"" + fx.name + "\" twice");
+        fx.patch = dir / (fx.name + ".patch");
+        if(!std::filesystem::exists(fx.patch))
+            throw manifest_error(f.path("name") + ": no " + fx.patch.string());
+        fx.cheat = f.string("cheat");
+        reader e(f.at("expect"), f.path("expect"), {"verdict", "reason"});
+        std::vector<std::string> verdicts =
+            e.has("verdict") && e.at("verdict").is_string() ? std::vector<std::string>{e.string("verdict")} : e.strings("verdict", true);
+        for(auto& name : verdicts)
+        {
+            auto o = verdict::parse_outcome(name);
+            if(!o || *o == verdict::outcome::clean || *o == verdict::outcome::inconclusive)
+                throw manifest_error(e.path("verdict") + ": a wrong fix is \"broken\", \"leak\" or \"error\", not \"" +
+                                     name + "\"");
+            fx.verdicts.push_back(*o);
+        }
+        fx.reason = e.string("reason");
+        try
+        {
+            std::regex check(fx.reason);
+        }
+        catch(const std::regex_error& ex)
+        {
+            throw manifest_error(e.path("reason") + ": not a regular expression (" + ex.what() + ")");
+        }
+        out.push_back(fx);
+    }
+    // A patch nobody describes would never be run: refuse it.
+    for(auto& entry : std::filesystem::directory_iterator(dir))
+        if(entry.path().extension() == ".patch" && !names.count(entry.path().stem().string()))
+            throw manifest_error(entry.path().string() + ": not listed in " + where);
+    return out;
+}
+
 } // namespace
 
 run::plan parse_plan(const std::string& json_text, const std::string& where)
@@ -236,7 +400,8 @@ manifest load_manifest(const std::filesystem::path& file)
     auto v = parse_json(read_file(file), where);
     reader r(v, where, {"id", "slug", "title", "section", "summary", "style", "student_files", "server_args",
                         "env", "rlimit_nofile", "start_timeout_s", "backend", "workload", "settle", "thresholds",
-                        "ignore_metrics", "expect", "hints", "principle", "diagnosis", "upstream", "spoilers"});
+                        "ignore_metrics", "expect", "hints", "principle", "diagnosis", "upstream", "spoilers",
+                        "contract"});
     manifest m;
     m.dir = file.parent_path();
     m.id = r.string("id");
@@ -280,6 +445,15 @@ manifest load_manifest(const std::filesystem::path& file)
     }
     if(r.has("thresholds"))
         parse_thresholds(r.at("thresholds"), r.path("thresholds"), m.plan);
+    if(r.has("contract"))
+    {
+        reader c(r.at("contract"), r.path("contract"), {"bounds", "promises", "stop_within_s"});
+        if(c.has("bounds"))
+            m.plan.bounds = parse_bounds(c.at("bounds"), c.path("bounds"));
+        if(c.has("stop_within_s"))
+            m.plan.stop_within_s = c.number("stop_within_s", 3, 0.1, 60);
+        m.promises = c.strings("promises");
+    }
     m.plan.ignore_metrics = r.strings("ignore_metrics");
 
     if(!r.has("expect"))
@@ -327,6 +501,8 @@ manifest load_manifest(const std::filesystem::path& file)
         if(ir.has("upstream"))
             m.upstream = ir.strings("upstream");
     }
+
+    m.fixtures = load_fixtures(m.dir.parent_path().parent_path() / "tests" / "wrong-fixes" / m.dir.filename());
 
     // The folder is NN-slug, exactly: scripts and handouts rely on it.
     auto folder = m.dir.filename().string();

@@ -26,6 +26,17 @@ struct expectation
     std::vector<std::string> flagged;  // metrics that must be flagged (leak only)
 };
 
+// A wrong fix: a patch to the solution that a student under pressure might submit, and
+// what the kit must say of it (tests/wrong-fixes/NN-slug/fixtures.json).
+struct fixture
+{
+    std::string name;                  // the patch's file name without .patch; the binary is labNN-wf-<name>
+    std::filesystem::path patch;
+    std::string cheat;                 // what the wrong fix does, in words
+    std::vector<verdict::outcome> verdicts;  // what the kit may say (broken, leak or error)
+    std::string reason;                // an ECMAScript regex the one-line verdict must match
+};
+
 struct manifest
 {
     std::filesystem::path dir;         // labs/NN-slug
@@ -47,6 +58,8 @@ struct manifest
     std::string diagnosis;             // instructor-facing: the bug's name ("heartbeat-keeps-session-alive")
     std::vector<std::string> upstream;
     std::vector<std::string> spoilers;  // words naming the defect or its fix: never in the README a student reads
+    std::vector<std::string> promises;  // the contract in words (its clauses are the plan's checks and bounds)
+    std::vector<fixture> fixtures;      // wrong fixes the kit must reject (tests/wrong-fixes/NN-slug), if present
 
     std::string name() const { return id + "-" + slug; }
 };

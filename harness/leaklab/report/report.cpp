@@ -1,5 +1,6 @@
 #include "leaklab/report/report.hpp"
 #include "leaklab/report/svg.hpp"
+#include "leaklab/verdict/contract.hpp"
 #include "leaklab/verdict/metrics.hpp"
 
 #include <boost/json.hpp>
@@ -170,6 +171,12 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
 
     for(auto& n : r.notes)
         out << "note: " << n << '\n';
+    // The contract: each breach, or that every clause held.
+    for(auto& b : r.breaches)
+        out << paint("contract broken", "1;35") << ": " << verdict::describe(b) << '\n';
+    if(r.breaches.empty() && r.clauses > 0 && r.verdict != verdict::outcome::error)
+        out << "contract: all " << r.clauses << " clauses held (every reply checked"
+            << (r.clauses > 1 ? "; see the lab's contract" : "") << ")\n";
     if(auto held = held_note(r))
         out << "note: " << *held << '\n';
     for(auto& w : r.warnings)
@@ -200,6 +207,9 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
     else if(r.verdict == verdict::outcome::inconclusive)
         out << "verdict: " << paint("INCONCLUSIVE", "1;33") << " (" << r.undecided_summary()
             << "; a longer run decides: --rounds N or --scale X)\n";
+    else if(r.verdict == verdict::outcome::broken)
+        out << "verdict: " << paint("BROKEN", "1;35") << " (the server broke its contract: "
+            << (r.breaches.empty() ? std::string("see above") : r.breaches.front().clause) << ")\n";
     else
     {
         out << "verdict: " << paint("ERROR", "1;33") << ": " << r.error << '\n';
@@ -279,6 +289,15 @@ json::object to_json(const heading& h, const run::result& r)
         o["error"] = r.error;
     if(!r.stopped_serving.empty())
         o["stopped_serving"] = r.stopped_serving;
+    json::array breaches;
+    for(auto& b : r.breaches)
+        breaches.push_back(json::object{{"clause", b.clause},
+                                        {"when", b.when},
+                                        {"step", b.step},
+                                        {"count", b.count},
+                                        {"first", b.first}});
+    o["breaches"] = std::move(breaches);
+    o["contract_clauses"] = r.clauses;
     json::array warnings;
     for(auto& w : r.warnings)
         warnings.push_back(json::value(w));

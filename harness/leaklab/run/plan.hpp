@@ -3,6 +3,7 @@
 #ifndef LEAKLAB_RUN_PLAN_HPP
 #define LEAKLAB_RUN_PLAN_HPP
 
+#include "leaklab/verdict/contract.hpp"
 #include "leaklab/verdict/evidence.hpp"
 #include "leaklab/verdict/judge.hpp"
 #include "leaklab/workload/workload.hpp"
@@ -33,6 +34,13 @@ struct plan
     std::size_t warmup_rounds = 1;       // rounds left out of the trend (caches, allocator arenas)
     double round_timeout_s = 30;         // the bound on one round's workload
     std::vector<workload::step_spec> steps;
+    // The contract beyond every reply's: bounds on metrics, checked on every sample after a
+    // round, and steps run once after the last round (not sampled: a fault healed, a last
+    // request that must still be served).
+    std::vector<verdict::bound> bounds;
+    bool contract = true;                // false (probe): a wrong reply is a failed operation, not a breach
+    std::optional<double> stop_within_s; // the contract: the server exits within this long of SIGTERM
+    std::vector<workload::step_spec> epilogue;
     std::chrono::milliseconds settle_min{0};
     std::chrono::milliseconds settle_max{3000};
     std::chrono::milliseconds settle_quiet{50};

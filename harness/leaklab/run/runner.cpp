@@ -47,6 +47,60 @@ std::string describe_workload(const plan& p)
 
 namespace {
 
+std::string ms_text(double ms)
+{
+    std::ostringstream o;
+    o << ms / 1000 << " s";
+    return o.str();
+}
+
+// What one step's replies (or listeners) must be, in words.
+std::string describe_step(const workload::step_spec& s)
+{
+    std::ostringstream o;
+    const bool http = s.kind.rfind("http-", 0) == 0 || s.kind == "idle-keepalive";
+    if(s.kind == "ws-listen")
+    {
+        o << s.connections << " listener" << (s.connections == 1 ? "" : "s") << " on " << s.path
+          << " stay open for the whole run";
+        if(s.ping_every_ms > 0)
+            o << "; each is pinged at least every " << ms_text(s.ping_every_ms) << " (a gap of twice that is a breach)";
+        for(auto& text : s.expect_each)
+            o << "; each gets a message with " << text << " at least every " << ms_text(s.push_every_ms);
+        if(!s.expect_body.empty())
+            o << "; every message contains \"" << s.expect_body << "\"";
+        if(s.trigger)
+            o << "; after " << s.trigger->method << " " << s.trigger->path << " (answered " << s.trigger->expect_status
+              << ") each round, each gets a message within " << ms_text(s.within_ms);
+        return o.str();
+    }
+    if(s.kind == "backend-fault")
+        return "the backend's fault is set to " + s.fault;
+    o << s.kind << " " << (http ? s.method + " " : "") << s.path << ": ";
+    if(http)
+    {
+        o << "every reply is " << s.expect_status;
+        if(!s.expect_header.empty())
+            o << " with " << s.expect_header;
+        if(s.expect_gzip)
+            o << ", gzip-encoded and whole";
+        if(!s.expect_body.empty())
+            o << ", its body containing \"" << s.expect_body << "\"";
+        if(s.kind == "http-reset-reply" || s.kind == "stall" || s.kind == "idle-keepalive")
+            o << (s.kind == "http-reset-reply" ? " (the client resets before the reply: the server must survive it)"
+                                               : " (then the client goes silent)");
+    }
+    else if(s.kind == "ws-quiet")
+        o << "a device silent for " << ms_text(s.quiet_ms) << " that answers pings is kept";
+    else if(s.kind.rfind("ws-", 0) == 0 || s.kind == "half-open")
+        o << "every message is echoed back";
+    if(s.expect_close_code)
+        o << "; its last message is refused: the server closes with code " << s.expect_close_code;
+    if(s.with_next)
+        o << " (at the same time as the next step)";
+    return o.str();
+}
+
 // The one-line summaries ASan, LSan, TSan and UBSan print ("SUMMARY: AddressSanitizer: 96
 // byte(s) leaked in 3 allocation(s).", "SUMMARY: ThreadSanitizer: data race ..."), once each.
 std::vector<std::string> sanitizer_summaries(const std::filesystem::path& stderr_log)
@@ -194,6 +248,13 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
     auto started = steady_clock::now();
     result r;
     r.workload = describe_workload(p);
+    // Contract clauses: a step that checks its replies or listens, each bound, each epilogue step.
+    if(p.contract)
+    {
+        for(auto& st : p.steps)
+            r.clauses += st.kind != "backend-fault";
+        r.clauses += p.bounds.size() + p.epilogue.size();
+    }
     r.warmup_rounds = p.warmup_rounds;
     // Fault phases: a backend-fault step sets the proxy's fault, which holds until a later step changes it.
     {
@@ -315,16 +376,38 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
         plan shown = p;
         std::size_t looks = 1;
         const auto load_started = steady_clock::now();
-        for(std::size_t round = 1; round <= shown.rounds; ++round)
-        {
-            current_round = round;
-            round_record rec;
-            rec.round = round;
+
+        // One pass over a list of steps (a round's, or the epilogue's): each step's replies
+        // checked against its contract, a breach kept with when it happened.
+        auto run_steps = [&](const std::vector<workload::step_spec>& steps, std::size_t round, round_record& rec,
+                             std::vector<verdict::breach>& breaches, const std::string& when, double& settle_min) {
+            auto account = [&](const workload::step_spec& step, workload::step_result sr) {
+                // Without a contract (probe), a wrong reply is one more failed operation.
+                if(!p.contract && sr.breaches > 0)
+                {
+                    sr.failed += sr.breaches;
+                    if(sr.first_error.empty())
+                        sr.first_error = sr.first_breach;
+                    sr.breaches = 0;
+                }
+                rec.ops += sr.ops;
+                rec.failed += sr.failed;
+                rec.breaches += sr.breaches;
+                rec.timed_out = rec.timed_out || sr.timed_out;
+                if(rec.first_error.empty() && !sr.first_error.empty())
+                    rec.first_error = step.kind + ": " + sr.first_error;
+                if(sr.breaches > 0)
+                    breaches.push_back({sr.breach_clause, when, step.kind, sr.breaches, sr.first_breach});
+                settle_min = std::max(settle_min, step.settle_min_ms);
+            };
+            auto active = [&](const workload::step_spec& step) {
+                return !((step.from_round && round < step.from_round) || (step.until_round && round > step.until_round));
+            };
             auto round_deadline = steady_clock::now() + duration_cast<steady_clock::duration>(duration<double>(p.round_timeout_s));
-            double settle_min = double(p.settle_min.count());
-            for(auto& step : p.steps)
+            for(std::size_t i = 0; i < steps.size(); ++i)
             {
-                if((step.from_round && round < step.from_round) || (step.until_round && round > step.until_round))
+                auto& step = steps[i];
+                if(!active(step))
                     continue;
                 if(step.kind == "backend-fault")
                 {
@@ -334,21 +417,56 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                                      milliseconds(static_cast<long>(step.latency_ms)));
                     continue;
                 }
+                if(workload::find_kind(step.kind)->listens)
+                {
+                    auto sr = engine.listen(step, ready.port, round);
+                    rec.seconds += sr.seconds;
+                    account(step, sr);
+                    continue;
+                }
                 auto left = duration_cast<milliseconds>(round_deadline - steady_clock::now());
                 if(left.count() <= 0)
                 {
                     rec.timed_out = true;
                     break;
                 }
-                auto sr = engine.run(step, ready.port, left);
-                rec.ops += sr.ops;
-                rec.failed += sr.failed;
-                rec.seconds += sr.seconds;
-                rec.timed_out = rec.timed_out || sr.timed_out;
-                if(rec.first_error.empty() && !sr.first_error.empty())
-                    rec.first_error = step.kind + ": " + sr.first_error;
-                settle_min = std::max(settle_min, step.settle_min_ms);
+                // A step marked with_next runs at the same time as the steps after it.
+                std::vector<const workload::step_spec*> group{&step};
+                while(steps[i].with_next && i + 1 < steps.size())
+                    if(active(steps[++i]))
+                        group.push_back(&steps[i]);
+                auto results = engine.run_together(group, ready.port, left, round);
+                rec.seconds += results.front().seconds;
+                for(std::size_t k = 0; k < group.size(); ++k)
+                    account(*group[k], results[k]);
             }
+        };
+
+        // The contract's bounds on the metrics of a sample taken after a round.
+        auto check_bounds = [&](const round_record& rec, std::vector<verdict::breach>& breaches, const std::string& when) {
+            for(auto& b : p.bounds)
+            {
+                if(p.unjudged.count(b.metric))
+                    continue;  // the sanitizer's runtime makes it meaningless (the note says why)
+                auto in = [&](const round_record& x) -> std::optional<double> {
+                    auto it = x.values.find(b.metric);
+                    return it == x.values.end() ? std::nullopt : std::optional<double>(it->second);
+                };
+                // The sample before this one: the baseline for round 1, which is not a round of load.
+                auto previous = r.rounds.size() > 1 ? in(r.rounds.back()) : std::nullopt;
+                auto why = verdict::check_bound(b, in(rec), in(r.rounds.front()), engine.listeners(), previous);
+                if(why)
+                    breaches.push_back({verdict::describe(b), when, "metrics", 1, *why});
+            }
+        };
+        for(std::size_t round = 1; round <= shown.rounds; ++round)
+        {
+            current_round = round;
+            round_record rec;
+            rec.round = round;
+            double settle_min = double(p.settle_min.count());
+            std::vector<verdict::breach> round_breaches;
+            run_steps(p.steps, round, rec, round_breaches, "round " + std::to_string(round), settle_min);
             // Count what ran before anything can end the run, so an error's header agrees with its message.
             r.rounds_run = round;
             r.ops_total += rec.ops;
@@ -398,6 +516,7 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
             rec.settle_ms = double(s.waited.count());
             rec.cumulative_ops = r.ops_total;
             rec.values["failed_ops"] = double(r.failed_total);
+            check_bounds(rec, round_breaches, "round " + std::to_string(round));
             if(rec.failed > 0)
                 failing.push_back(rec);
             if(rec.timed_out)
@@ -409,6 +528,13 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
             r.rounds.push_back(rec);
             if(progress)
                 progress(shown, rec);
+
+            // A server that broke its contract is not measured further: the verdict is that.
+            if(!round_breaches.empty())
+            {
+                r.breaches = round_breaches;
+                break;
+            }
 
             // A server that served round 1 and then stops answering will not recover
             // (a lock never released, descriptors exhausted): the run ends with that evidence.
@@ -449,6 +575,33 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
             }
         }
 
+        // After the last round: the listeners' last look (the newest triggers get their time),
+        // then the epilogue's steps, which must be served as the contract says.
+        if(r.breaches.empty() && !stopped)
+        {
+            const std::string when = "after the last round";
+            round_record after;
+            double ignored_settle = 0;
+            for(auto& step : p.steps)
+                if(workload::find_kind(step.kind)->listens)
+                {
+                    auto sr = engine.listen(step, ready.port, shown.rounds, true);
+                    if(sr.breaches > 0)
+                        r.breaches.push_back({sr.breach_clause, when, step.kind, sr.breaches, sr.first_breach});
+                }
+            if(!p.epilogue.empty())
+            {
+                run_steps(p.epilogue, shown.rounds + 1, after, r.breaches, when, ignored_settle);
+                if(auto st = server->poll())
+                    throw std::runtime_error("the server " + st->describe() + " after the last round");
+                // The epilogue is the contract's last word: a server that does not serve it breaks it.
+                if(double(after.failed) > p.max_failure_rate * double(std::max<std::size_t>(after.ops, 1)))
+                    r.breaches.push_back({"served after the last round", when, "epilogue", after.failed,
+                                          std::to_string(after.failed) + " of " + std::to_string(after.ops) +
+                                              " operations failed (first: " + after.first_error + ")"});
+            }
+        }
+
         // What the server did with the clients left hanging, over the whole run.
         if(engine.held_connections() > 0)
         {
@@ -482,7 +635,7 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
         for(auto& m : r.metrics)
             flags.push_back(m.flagged);
         const bool undecided = std::any_of(r.metrics.begin(), r.metrics.end(), [](auto& m) { return m.undecided; });
-        r.verdict = verdict::decide(flags, stopped.has_value(), undecided);
+        r.verdict = verdict::decide(flags, stopped.has_value(), undecided, !r.breaches.empty());
         std::size_t unsettled = std::count_if(r.rounds.begin(), r.rounds.end(), [](auto& x) { return !x.settled; });
         if(unsettled > 0)
             r.warnings.push_back(std::to_string(unsettled) + " of " + std::to_string(r.rounds.size()) +
@@ -503,13 +656,23 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
 
     if(server)
     {
-        auto st = server->stop(3000ms);
+        const auto grace = duration_cast<milliseconds>(duration<double>(p.stop_within_s.value_or(3.0)));
+        auto st = server->stop(grace);
         r.server_exit = st.describe();
+        // A contract that promises a graceful stop: a server that had to be killed broke it.
+        if(p.stop_within_s && st.forced && r.verdict != verdict::outcome::error)
+        {
+            r.breaches.push_back({"graceful stop", "after SIGTERM", "stop", 1,
+                                  "the server did not exit within " + std::to_string(*p.stop_within_s).substr(0, 3) +
+                                      " s of SIGTERM and was killed"});
+            r.verdict = verdict::decide({}, false, false, true);
+        }
         r.stderr_tail = server->stderr_tail(20);
         r.tool_reports = sanitizer_summaries(server->stderr_path());
         // How the server ended, when not with exit code 0: forced, SIGTERM's default action, or a code.
         if(r.verdict != verdict::outcome::error && !(st.exited && st.code == 0))
-            r.warnings.push_back(st.forced ? "the server did not stop on SIGTERM within 3 s and was " + st.describe()
+            r.warnings.push_back(st.forced ? "the server did not stop on SIGTERM within " +
+                                                 std::to_string(grace.count() / 1000.0).substr(0, 3) + " s and was " + st.describe()
                                  : !st.exited && st.code == SIGTERM
                                      ? std::string("the server ended by SIGTERM's default action (it has no handler "
                                                    "for SIGTERM; a graceful stop exits with code 0)")
@@ -519,6 +682,25 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
     }
     r.duration_s = duration<double>(steady_clock::now() - started).count();
     return r;
+}
+
+std::vector<std::string> describe_checks(const plan& p)
+{
+    std::vector<std::string> out;
+    for(auto& s : p.steps)
+        if(s.kind != "backend-fault")
+            out.push_back(describe_step(s) +
+                          (s.from_round || s.until_round
+                               ? " (rounds " + std::to_string(std::max<std::size_t>(1, s.from_round)) + " to " +
+                                     (s.until_round ? std::to_string(s.until_round) : std::string("the end")) + ")"
+                               : ""));
+    for(auto& b : p.bounds)
+        out.push_back("after every round: " + verdict::describe(b));
+    for(auto& s : p.epilogue)
+        out.push_back("after the last round: " + describe_step(s));
+    if(p.stop_within_s)
+        out.push_back("on SIGTERM the server exits within " + ms_text(*p.stop_within_s * 1000));
+    return out;
 }
 
 } // namespace leaklab::run

@@ -35,6 +35,7 @@ struct round_record
     std::size_t round = 0;      // 0 = baseline, before any load
     std::size_t ops = 0;        // operations in this round
     std::size_t failed = 0;
+    std::size_t breaches = 0;   // replies (or listeners, or bounds) that broke the contract
     std::size_t cumulative_ops = 0;
     double seconds = 0;         // time spent in workload
     bool timed_out = false;
@@ -87,9 +88,11 @@ struct result
     std::string error;              // why, when the verdict is error
     std::vector<std::string> warnings;
     std::vector<std::string> notes;     // how it was measured, when that is not the default
-    std::string heap_source;
-    std::optional<held_clients> held;   // set when steps left clients hanging            // where heap_bytes came from: "metrics", "agent", or "" (not measured)
+    std::string heap_source;            // where heap_bytes came from: "metrics", "agent", or "" (not measured)
+    std::optional<held_clients> held;   // set when steps left clients hanging
     std::string stopped_serving;    // set when the server stopped answering after round 1: what was seen
+    std::vector<leaklab::verdict::breach> breaches;  // the contract clauses the server broke (the run ends at the first round with one)
+    std::size_t clauses = 0;        // contract clauses checked: steps with a reply contract, listeners, bounds
     std::vector<round_record> rounds;
     std::vector<metric_result> metrics;
     std::string workload;           // e.g. "ws-churn+ws-abort"
@@ -115,6 +118,10 @@ result execute(const target& t, const plan& p, const progress_fn& progress = {})
 
 // "ws-churn+ws-abort"
 std::string describe_workload(const plan& p);
+
+// Every contract check of a plan, one line each: what each step's replies must be, what its
+// listeners must receive, the bounds, the epilogue, the graceful stop.
+std::vector<std::string> describe_checks(const plan& p);
 
 } // namespace leaklab::run
 

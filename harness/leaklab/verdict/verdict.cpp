@@ -32,6 +32,7 @@ std::string to_string(outcome o)
     case outcome::leak: return "leak";
     case outcome::error: return "error";
     case outcome::inconclusive: return "inconclusive";
+    case outcome::broken: return "broken";
     }
     return "error";
 }
@@ -46,6 +47,8 @@ std::optional<outcome> parse_outcome(std::string_view s)
         return outcome::error;
     if(s == "inconclusive")
         return outcome::inconclusive;
+    if(s == "broken")
+        return outcome::broken;
     return std::nullopt;
 }
 
@@ -125,8 +128,10 @@ metric_judgement judge_failures(const std::vector<round_ops>& rounds, const metr
     return j;
 }
 
-outcome decide(const std::vector<bool>& flagged, bool stopped, bool undecided)
+outcome decide(const std::vector<bool>& flagged, bool stopped, bool undecided, bool breached)
 {
+    if(breached)
+        return outcome::broken;
     if(stopped || std::any_of(flagged.begin(), flagged.end(), [](bool f) { return f; }))
         return outcome::leak;
     return undecided ? outcome::inconclusive : outcome::clean;

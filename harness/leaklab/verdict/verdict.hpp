@@ -14,17 +14,19 @@
 
 namespace leaklab::verdict {
 
-// What a run comes to. Printed and written to JSON as "clean", "leak", "error".
+// What a run comes to. Printed and written to JSON as "clean", "leak", "error",
+// "inconclusive", "broken".
 enum class outcome
 {
     clean, // no metric keeps growing and the server kept serving
     leak,  // a metric keeps growing with the operations, or the server stopped serving
     error, // no verdict: the server would not build, start or serve, or crashed
     inconclusive, // probe only: the run, extended as far as allowed, was too small to tell (evidence.hpp)
+    broken, // the server answered, but broke its contract (contract.hpp): a fix that removed the feature
 };
 
 std::string to_string(outcome o);
-// "clean", "leak", "error" or "inconclusive"; nothing for anything else.
+// "clean", "leak", "error", "inconclusive" or "broken"; nothing for anything else.
 std::optional<outcome> parse_outcome(std::string_view s);
 
 // How one round of workload went.
@@ -60,9 +62,11 @@ std::optional<std::string> stopped_serving(const round_ops& r, const serving_rul
 metric_judgement judge_failures(const std::vector<round_ops>& rounds, const metric_rule& rule, std::size_t warmup_rounds,
                                 const std::optional<std::string>& stopped);
 
-// The verdict: leak when any judged metric is flagged or the server stopped serving;
-// otherwise inconclusive when a metric could not be decided at this run's size; else clean.
-outcome decide(const std::vector<bool>& flagged, bool stopped, bool undecided = false);
+// The verdict: broken when the server broke its contract (whatever grew: a server that
+// does not do its job is not judged a fix); else leak when any judged metric is flagged or
+// the server stopped serving; otherwise inconclusive when a metric could not be decided at
+// this run's size; else clean.
+outcome decide(const std::vector<bool>& flagged, bool stopped, bool undecided = false, bool breached = false);
 
 } // namespace leaklab::verdict
 

@@ -1,5 +1,7 @@
 #include "leaklab/workload/workload.hpp"
 
+#include "leaklab/workload/listen.hpp"
+
 #include <labkit/net.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -9,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <poll.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -37,6 +40,22 @@ problem only_for(const std::string& kind, const step_spec& s, const has_fn& has)
         return std::pair{std::string("quiet_ms"), std::string("only a ws-quiet step has quiet_ms")};
     if(kind != "backend-fault" && (has("fault") || !s.fault.empty()))
         return std::pair{std::string("fault"), std::string("only a backend-fault step has a fault")};
+    for(const char* f : {"ping_every_ms", "push_every_ms", "expect_each", "trigger", "within_ms"})
+        if(kind != "ws-listen" && has(f))
+            return std::pair{std::string(f), "only a ws-listen step has " + std::string(f)};
+    if(has("expect_close_code") && kind != "ws-churn" && kind != "ws-quiet")
+        return std::pair{std::string("expect_close_code"), std::string("only ws-churn and ws-quiet steps wait for a close")};
+    if(has("expect_close_code") && s.messages == 0)
+        return std::pair{std::string("expect_close_code"), std::string("needs a message to refuse (messages >= 1)")};
+    if(has("message_bytes") && kind.rfind("ws-", 0) != 0 && kind != "half-open")
+        return std::pair{std::string("message_bytes"), std::string("only a WebSocket step sends messages")};
+    const bool http = kind.rfind("http-", 0) == 0 || kind == "idle-keepalive";
+    for(const char* f : {"expect_header", "expect_gzip"})
+        if(!http && has(f))
+            return std::pair{std::string(f), "only an HTTP step (http-churn, http-keepalive, idle-keepalive) has " +
+                                                 std::string(f)};
+    if(!s.expect_header.empty() && s.expect_header.find(':') == std::string::npos)
+        return std::pair{std::string("expect_header"), std::string("expected \"Name: text\"")};
     return std::nullopt;
 }
 
@@ -60,7 +79,9 @@ std::vector<kind_spec> make_registry()
     std::vector<kind_spec> r;
     r.push_back(make_kind("ws-churn", "open a WebSocket, echo `messages` messages, close it normally"));
     r.push_back(make_kind("ws-abort", "open a WebSocket, echo `messages` messages, then reset the TCP connection (no close frame)"));
+    r.push_back(make_kind("ws-reset-reply", "open a WebSocket, echo `messages` messages, send one more and reset the TCP connection before its reply: the server writes to a reset peer"));
     r.push_back(make_kind("http-churn", "one HTTP request per new connection (Connection: close)"));
+    r.push_back(make_kind("http-reset-reply", "send one HTTP request and reset the TCP connection before the reply: the server writes to a reset peer"));
     r.push_back(make_kind("http-keepalive", "`requests` HTTP requests on each kept-alive connection"));
     r.push_back(make_kind("stall", "slowloris: connect, send part of a request, go silent; the connection stays open until the run ends", true));
     r.push_back(make_kind("idle-keepalive", "send `requests` HTTP requests on a kept-alive connection, then go silent; it stays open until the run ends", true));
@@ -86,6 +107,24 @@ std::vector<kind_spec> make_registry()
                               return std::nullopt;
                           }));
     r.back().engine_runs = false;
+    r.push_back(make_kind(
+        "ws-listen",
+        "hold `connections` WebSockets open from the step's first round to the end of the run and check what the "
+        "server sends on its own: a ping every `ping_every_ms`, each text of `expect_each` every `push_every_ms`, a "
+        "message within `within_ms` of each `trigger` request; a listener the server closes is a breach",
+        false, [](const step_spec& s, const has_fn&) -> problem {
+            if(!s.expect_each.empty() && s.push_every_ms <= 0)
+                return std::pair{std::string("push_every_ms"), std::string("expect_each needs push_every_ms > 0")};
+            if(s.push_every_ms > 0 && s.expect_each.empty())
+                return std::pair{std::string("expect_each"), std::string("push_every_ms needs the texts to expect")};
+            if(s.connections > 64)
+                return std::pair{std::string("connections"), std::string("at most 64 listeners a step")};
+            if(s.trigger && s.within_ms <= 0)
+                return std::pair{std::string("within_ms"), std::string("a trigger needs within_ms > 0")};
+            return std::nullopt;
+        }));
+    r.back().engine_runs = false;
+    r.back().listens = true;
     return r;
 }
 
@@ -118,18 +157,25 @@ const std::vector<std::pair<std::string, std::string>>& kinds()
 
 std::string expand(const std::string& tmpl, std::uint64_t n, std::uint64_t i)
 {
+    template_vars v;
+    v.n = n;
+    v.i = i;
+    v.k = n;
+    return expand(tmpl, v);
+}
+
+std::string expand(const std::string& tmpl, const template_vars& v)
+{
     std::string out;
     out.reserve(tmpl.size() + 16);
     for(std::size_t p = 0; p < tmpl.size();)
     {
-        if(tmpl.compare(p, 3, "{n}") == 0)
+        const char c = p + 2 < tmpl.size() && tmpl[p] == '{' && tmpl[p + 2] == '}' ? tmpl[p + 1] : 0;
+        const std::uint64_t* value = c == 'n' ? &v.n : c == 'i' ? &v.i : c == 'k' ? &v.k : c == 'r' ? &v.r
+                                   : c == 'c' ? &v.c : nullptr;
+        if(value)
         {
-            out += std::to_string(n);
-            p += 3;
-        }
-        else if(tmpl.compare(p, 3, "{i}") == 0)
-        {
-            out += std::to_string(i);
+            out += std::to_string(*value);
             p += 3;
         }
         else
@@ -140,7 +186,42 @@ std::string expand(const std::string& tmpl, std::uint64_t n, std::uint64_t i)
 
 std::string make_body(const std::string& tmpl, std::uint64_t n, std::size_t bytes)
 {
-    std::string body = expand(tmpl, n);
+    template_vars v;
+    v.n = n;
+    v.k = n;
+    return make_body(tmpl, v, bytes);
+}
+
+std::optional<std::string> gunzip(const std::string& data)
+{
+    z_stream zs{};
+    // 16 + MAX_WBITS: a gzip wrapper, nothing else.
+    if(inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+        return std::nullopt;
+    std::string out;
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    zs.avail_in = static_cast<uInt>(data.size());
+    int rc = Z_OK;
+    char chunk[16384];
+    while(rc == Z_OK)
+    {
+        zs.next_out = reinterpret_cast<Bytef*>(chunk);
+        zs.avail_out = sizeof chunk;
+        rc = inflate(&zs, Z_NO_FLUSH);
+        out.append(chunk, sizeof chunk - zs.avail_out);
+        if(rc == Z_BUF_ERROR && zs.avail_in == 0)
+            break;  // the stream stops before its end
+    }
+    const bool whole = rc == Z_STREAM_END && zs.avail_in == 0;
+    inflateEnd(&zs);
+    if(!whole)
+        return std::nullopt;
+    return out;
+}
+
+std::string make_body(const std::string& tmpl, const template_vars& v, std::size_t bytes)
+{
+    std::string body = expand(tmpl, v);
     auto pad = body.find("{pad}");
     if(pad == std::string::npos)
         return body;
@@ -156,6 +237,21 @@ struct op_error : std::runtime_error
 {
     using std::runtime_error::runtime_error;
 };
+
+// The server answered, but not as the step's contract says: which promise, and what came.
+struct op_breach : op_error
+{
+    std::string clause;
+    op_breach(std::string c, const std::string& what) : op_error(what), clause(std::move(c)) {}
+};
+
+// At most n characters of a reply, for a message.
+std::string clip(std::string s, std::size_t n = 80)
+{
+    if(s.size() > n)
+        s = s.substr(0, n) + "...";
+    return s;
+}
 
 void check(beast::error_code ec, const char* stage)
 {
@@ -176,6 +272,7 @@ struct slot
     bool expired = false;  // the watchdog closed the socket
     beast::flat_buffer buffer;
     std::string request;   // the request being sent, its capacity reused
+    std::string target;    // its target, for messages
     // Response headers are parsed into this arena, reset per reply: no malloc per header.
     std::array<std::byte, 4096> arena_bytes;
     std::pmr::monotonic_buffer_resource arena{arena_bytes.data(), arena_bytes.size()};
@@ -196,6 +293,20 @@ struct engine::impl
     tcp::endpoint ep;
     steady_clock::time_point deadline;
     std::uint64_t counter = 0;  // per-run request counter for "{n}"
+    std::size_t round = 1;      // the round being run, for "{r}"
+    // The listeners of each ws-listen step, held from its first round to the end of the run.
+    std::map<const step_spec*, std::unique_ptr<listener_group>> listening;
+
+    // The template variables of request n (message i) of a step.
+    template_vars vars(const step_spec& st, std::uint64_t n, std::uint64_t i = 0) const
+    {
+        template_vars v;
+        v.n = n;
+        v.i = i;
+        v.k = st.keys ? n % st.keys : n;
+        v.r = round;
+        return v;
+    }
     std::vector<held_connection> held;
     std::deque<slot> slots;  // a deque: slots never move (each holds its own arena)
     std::size_t running = 0;    // workers not yet finished
@@ -242,6 +353,7 @@ struct engine::impl
     {
         close,
         abort,
+        reset_reply,
         hold
     };
 
@@ -263,15 +375,20 @@ struct engine::impl
             websocket::stream<tcp::socket>& ws;
             ~uninstall() { ws.control_callback(); }
         } guard{ws};
+        bool sent = false;
         auto reader = [&]() -> net::awaitable<void> {
             auto [rec, rn] = co_await ws.async_read(buffer, net::as_tuple(use_awaitable));
             if(rec == net::error::operation_aborted)
                 co_return;  // the write failed first: its error is the one to report
+            // The message this step sends must be refused: a close with that code, once it is sent.
+            if(st.expect_close_code && sent)
+                co_return check_refused(ws, rec, st);
             if(rec)
             {
                 auto ms = duration_cast<milliseconds>(steady_clock::now() - start).count();
-                throw op_error("the server dropped a quiet WebSocket after " + std::to_string(ms) + " ms, though it answered " +
-                               std::to_string(pings) + " ping(s) (" + rec.message() + ")");
+                throw op_breach("quiet client kept", "the server dropped a quiet WebSocket after " + std::to_string(ms) +
+                                                         " ms, though it answered " + std::to_string(pings) + " ping(s) (" +
+                                                         rec.message() + ")");
             }
         };
         auto writer = [&]() -> net::awaitable<void> {
@@ -280,13 +397,35 @@ struct engine::impl
             if(tec)
                 co_return;  // the read failed first: its error is the one to report
             ws.text(true);
+            sent = true;
             auto [wec, wn] = co_await ws.async_write(net::buffer(msg), net::as_tuple(use_awaitable));
             check(wec, "websocket write");
         };
         co_await (reader() && writer());
+        if(st.expect_close_code)
+            co_return;
         if(beast::buffers_to_string(buffer.data()) != msg)
-            throw op_error("websocket reply is not the echo of the message sent");
+            throw op_breach("echo", "the reply is not the echo of the message sent: " + clip(beast::buffers_to_string(buffer.data())));
         buffer.consume(buffer.size());
+    }
+
+    // The reply to a message the server must refuse: a close with the step's code, not an echo.
+    void check_refused(websocket::stream<tcp::socket>& ws, beast::error_code rec, const step_spec& st)
+    {
+        const std::string want = "expected the server to close with code " + std::to_string(st.expect_close_code);
+        if(!rec)
+            throw op_breach("refused message", "the server accepted a message it must refuse (" + want + ")");
+        if(rec != websocket::error::closed)
+            check(rec, "websocket read");
+        if(ws.reason().code != st.expect_close_code)
+            throw op_breach("refused message", "the server closed with code " + std::to_string(ws.reason().code) + ", " +
+                                                   want);
+    }
+
+    // A WebSocket message: the template expanded, "{pad}" filled up to message_bytes.
+    std::string ws_message(const step_spec& st, std::uint64_t n, std::uint64_t i)
+    {
+        return make_body(st.message, vars(st, n, i), st.message_bytes);
     }
 
     net::awaitable<void> ws_op(slot& sl, const step_spec& st, std::uint64_t n, ws_end end)
@@ -296,7 +435,7 @@ struct engine::impl
         begin(sl, sock, st);
         auto [cec] = co_await sock.async_connect(ep, net::as_tuple(use_awaitable));
         check(cec, "connect");
-        auto [hec] = co_await ws.async_handshake("127.0.0.1:" + std::to_string(ep.port()), expand(st.path, n),
+        auto [hec] = co_await ws.async_handshake("127.0.0.1:" + std::to_string(ep.port()), expand(st.path, vars(st, n)),
                                                  net::as_tuple(use_awaitable));
         check(hec, "websocket handshake");
 
@@ -305,23 +444,37 @@ struct engine::impl
         std::size_t i = 0;
         if(st.quiet_ms > 0 && st.messages > 0)
         {
-            co_await ws_quiet_echo(ws, buffer, st, expand(st.message, n, 0));
+            co_await ws_quiet_echo(ws, buffer, st, ws_message(st, n, 0));
             i = 1;
+            if(st.expect_close_code)
+                co_return;  // the server refused it and closed
         }
         for(; i < st.messages; ++i)
         {
-            auto msg = expand(st.message, n, i);
+            auto msg = ws_message(st, n, i);
             ws.text(true);
             auto [wec, wn] = co_await ws.async_write(net::buffer(msg), net::as_tuple(use_awaitable));
             check(wec, "websocket write");
             auto [rec, rn] = co_await ws.async_read(buffer, net::as_tuple(use_awaitable));
+            // The last message must be refused: the server closes, and the operation ends there.
+            if(st.expect_close_code && i + 1 == st.messages)
+                co_return check_refused(ws, rec, st);
             check(rec, "websocket read");
             if(beast::buffers_to_string(buffer.data()) != msg)
-                throw op_error("websocket reply is not the echo of the message sent");
+                throw op_breach("echo", "the reply is not the echo of the message sent: " +
+                                            clip(beast::buffers_to_string(buffer.data())));
             buffer.consume(buffer.size());
         }
 
-        if(end == ws_end::abort)
+        if(end == ws_end::reset_reply)
+        {
+            // One more message, and the reset right behind it: the server's reply meets a reset peer.
+            auto msg = ws_message(st, n, st.messages);
+            ws.text(true);
+            auto [wec, wn] = co_await ws.async_write(net::buffer(msg), net::as_tuple(use_awaitable));
+            check(wec, "websocket write");
+        }
+        if(end == ws_end::abort || end == ws_end::reset_reply)
         {
             // Reset: linger 0 then close sends RST, no close frame, no FIN.
             beast::error_code ignored;
@@ -341,11 +494,12 @@ struct engine::impl
     }
 
     // The request as bytes on the wire, written into `out`: only the target and body vary.
-    void request_text(std::string& out, const step_spec& st, std::uint64_t n, bool keep_alive)
+    void request_text(std::string& out, std::string& target_out, const step_spec& st, std::uint64_t n, bool keep_alive)
     {
-        std::string body = st.body.empty() ? std::string() : make_body(st.body, n, st.body_bytes);
+        std::string body = st.body.empty() ? std::string() : make_body(st.body, vars(st, n), st.body_bytes);
         out.clear();
-        out.append(st.method).append(" ").append(expand(st.path, n)).append(" HTTP/1.1\r\nHost: 127.0.0.1:");
+        const std::string target = expand(st.path, vars(st, n));
+        out.append(st.method).append(" ").append(target).append(" HTTP/1.1\r\nHost: 127.0.0.1:");
         out.append(std::to_string(ep.port())).append("\r\nUser-Agent: leaklab\r\n");
         if(!keep_alive)
             out.append("Connection: close\r\n");
@@ -354,23 +508,54 @@ struct engine::impl
         if(!body.empty() || st.method == "POST" || st.method == "PUT" || st.method == "PATCH")
             out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
         out.append("\r\n").append(body);
+        target_out = target;
     }
 
     using response_fields = http::basic_fields<std::pmr::polymorphic_allocator<char>>;
     using response = http::response<http::string_body, response_fields>;
 
-    void check_response(const step_spec& st, const response& res)
+    // The reply against the step's contract: its status, a header, gzip, text in the body.
+    void check_response(const step_spec& st, const response& res, std::string_view target)
     {
+        const std::string what = st.method + " " + std::string(target);
         if(res.result_int() != st.expect_status)
-            throw op_error("HTTP status " + std::to_string(res.result_int()) + ", expected " +
-                           std::to_string(st.expect_status));
-        if(!st.expect_body.empty() && res.body().find(st.expect_body) == std::string::npos)
-            throw op_error("HTTP reply body does not contain \"" + st.expect_body + "\"");
+            throw op_breach("reply status", what + " answered " + std::to_string(res.result_int()) + ", expected " +
+                                                std::to_string(st.expect_status) + " (body: " + clip(res.body()) + ")");
+        if(!st.expect_header.empty())
+        {
+            const auto colon = st.expect_header.find(':');
+            const std::string name = st.expect_header.substr(0, colon);
+            std::string want = st.expect_header.substr(colon + 1);
+            want.erase(0, want.find_first_not_of(' '));
+            auto it = res.find(name);
+            if(it == res.end())
+                throw op_breach("reply header", what + ": no " + name + " header (expected \"" + st.expect_header + "\")");
+            if(std::string(it->value()).find(want) == std::string::npos)
+                throw op_breach("reply header", what + ": " + name + ": " + std::string(it->value()) + ", expected \"" +
+                                                    st.expect_header + "\"");
+        }
+        std::string inflated;
+        const std::string* text = &res.body();
+        if(st.expect_gzip)
+        {
+            auto enc = res.find(http::field::content_encoding);
+            if(enc == res.end() || std::string(enc->value()).find("gzip") == std::string::npos)
+                throw op_breach("gzip reply", what + ": not gzip-encoded (no Content-Encoding: gzip)");
+            auto out = gunzip(res.body());
+            if(!out)
+                throw op_breach("gzip reply", what + ": says gzip, but the " + std::to_string(res.body().size()) +
+                                                  "-byte body is not a whole gzip stream");
+            inflated = std::move(*out);
+            text = &inflated;
+        }
+        if(!st.expect_body.empty() && text->find(st.expect_body) == std::string::npos)
+            throw op_breach("reply body", what + ": the body does not contain \"" + st.expect_body + "\" (" +
+                                              clip(*text) + ")");
     }
 
     net::awaitable<void> http_exchange(slot& sl, tcp::socket& s, const step_spec& st, std::uint64_t n, bool keep_alive)
     {
-        request_text(sl.request, st, n, keep_alive);
+        request_text(sl.request, sl.target, st, n, keep_alive);
         auto [wec, wn] = co_await net::async_write(s, net::buffer(sl.request), net::as_tuple(use_awaitable));
         check(wec, "HTTP write");
         // Wait until the reply arrives, so the first read finds data (no speculative EAGAIN).
@@ -382,7 +567,7 @@ struct engine::impl
         parser.body_limit(64 * 1024 * 1024);
         auto [rec, rn] = co_await http::async_read(s, sl.buffer, parser, net::as_tuple(use_awaitable));
         check(rec, "HTTP read");
-        check_response(st, parser.get());
+        check_response(st, parser.get(), sl.target);
     }
 
     net::awaitable<void> http_churn_op(slot& sl, const step_spec& st, std::uint64_t n)
@@ -398,6 +583,21 @@ struct engine::impl
         s.close(ignored);
     }
 
+    // A whole request, then a reset before the reply: the server's write meets a reset peer.
+    net::awaitable<void> http_reset_op(slot& sl, const step_spec& st, std::uint64_t n)
+    {
+        tcp::socket s(ioc);
+        begin(sl, s, st);
+        auto [cec] = co_await s.async_connect(ep, net::as_tuple(use_awaitable));
+        check(cec, "connect");
+        request_text(sl.request, sl.target, st, n, true);
+        auto [wec, wn] = co_await net::async_write(s, net::buffer(sl.request), net::as_tuple(use_awaitable));
+        check(wec, "HTTP write");
+        beast::error_code ignored;
+        s.set_option(net::socket_base::linger(true, 0), ignored);
+        s.close(ignored);
+    }
+
     net::awaitable<void> stall_op(slot& sl, const step_spec& st, std::uint64_t n)
     {
         tcp::socket s(ioc);
@@ -405,7 +605,7 @@ struct engine::impl
         auto [cec] = co_await s.async_connect(ep, net::as_tuple(use_awaitable));
         check(cec, "connect");
         // Half a request line and one header, then silence.
-        std::string partial = "GET " + expand(st.path, n) + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+        std::string partial = "GET " + expand(st.path, vars(st, n)) + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
         auto [wec, wn] = co_await net::async_write(s, net::buffer(partial), net::as_tuple(use_awaitable));
         check(wec, "stall write");
         sl.socket = nullptr;
@@ -429,9 +629,20 @@ struct engine::impl
         held.push_back({std::move(s), steady_clock::now(), {}});
     }
 
-    // Count one failed operation; an operation the watchdog cut short timed out.
+    // Count one failed operation; an operation the watchdog cut short timed out. A breach
+    // (the server answered, wrongly) is counted as that, not as a failure.
     void failed(step_result& r, const slot& sl, const std::exception& e, const step_spec& st)
     {
+        if(auto* b = dynamic_cast<const op_breach*>(&e); b && !sl.expired)
+        {
+            ++r.breaches;
+            if(r.first_breach.empty())
+            {
+                r.breach_clause = b->clause;
+                r.first_breach = b->what();
+            }
+            return;
+        }
         ++r.failed;
         if(r.first_error.empty())
         {
@@ -480,11 +691,17 @@ struct engine::impl
             {"ws-abort", [](impl& m, slot& sl, const step_spec& st) -> op_fn {
                  return [&m, &sl, &st](std::uint64_t n) { return m.ws_op(sl, st, n, ws_end::abort); };
              }},
+            {"ws-reset-reply", [](impl& m, slot& sl, const step_spec& st) -> op_fn {
+                 return [&m, &sl, &st](std::uint64_t n) { return m.ws_op(sl, st, n, ws_end::reset_reply); };
+             }},
             {"half-open", [](impl& m, slot& sl, const step_spec& st) -> op_fn {
                  return [&m, &sl, &st](std::uint64_t n) { return m.ws_op(sl, st, n, ws_end::hold); };
              }},
             {"http-churn", [](impl& m, slot& sl, const step_spec& st) -> op_fn {
                  return [&m, &sl, &st](std::uint64_t n) { return m.http_churn_op(sl, st, n); };
+             }},
+            {"http-reset-reply", [](impl& m, slot& sl, const step_spec& st) -> op_fn {
+                 return [&m, &sl, &st](std::uint64_t n) { return m.http_reset_op(sl, st, n); };
              }},
             {"idle-keepalive", [](impl& m, slot& sl, const step_spec& st) -> op_fn {
                  return [&m, &sl, &st](std::uint64_t n) { return m.idle_keepalive_op(sl, st, n); };
@@ -569,50 +786,95 @@ held_state engine::check_held()
     return out;
 }
 
-step_result engine::run(const step_spec& st, std::uint16_t port, milliseconds time_bound)
+step_result engine::run(const step_spec& st, std::uint16_t port, milliseconds time_bound, std::size_t round)
+{
+    return run_together({&st}, port, time_bound, round).front();
+}
+
+std::vector<step_result> engine::run_together(const std::vector<const step_spec*>& steps, std::uint16_t port,
+                                              milliseconds time_bound, std::size_t round)
 {
     auto& m = *impl_;
     m.ep = tcp::endpoint(net::ip::make_address("127.0.0.1"), port);
+    m.round = round;
     auto start = steady_clock::now();
     m.deadline = start + time_bound;
 
-    step_result r;
-    std::size_t next = 0;
-    std::size_t total = st.kind == "http-keepalive" ? st.connections * std::max<std::size_t>(1, st.requests)
-                                                    : st.connections;
-    std::size_t workers = std::max<std::size_t>(1, std::min(st.concurrency, total));
-
-    const kind_spec* kind = find_kind(st.kind);
-    if(!kind || !kind->engine_runs)
-        throw std::invalid_argument("the workload engine cannot run a '" + st.kind + "' step");
+    // Each step: its own count of operations and its own workers; all share one io_context.
+    struct share
+    {
+        std::size_t next = 0, total = 0;
+    };
+    std::vector<step_result> results(steps.size());
+    std::vector<share> shares(steps.size());
+    std::vector<std::size_t> workers(steps.size());
+    std::size_t all_workers = 0;
+    for(std::size_t i = 0; i < steps.size(); ++i)
+    {
+        const auto& st = *steps[i];
+        const kind_spec* kind = find_kind(st.kind);
+        if(!kind || !kind->engine_runs)
+            throw std::invalid_argument("the workload engine cannot run a '" + st.kind + "' step");
+        shares[i].total = st.kind == "http-keepalive" ? st.connections * std::max<std::size_t>(1, st.requests)
+                                                      : st.connections;
+        workers[i] = std::max<std::size_t>(1, std::min(st.concurrency, shares[i].total));
+        all_workers += workers[i];
+    }
 
     m.ioc.restart();
     m.slots.clear();
-    for(std::size_t w = 0; w < workers; ++w)
+    for(std::size_t w = 0; w < all_workers; ++w)
         m.slots.emplace_back();
-    m.running = workers;
-    std::vector<op_fn> ops(workers);
-    for(std::size_t w = 0; w < workers; ++w)
-    {
-        auto& sl = m.slots[w];
-        if(st.kind == "http-keepalive")
+    m.running = all_workers;
+    std::vector<op_fn> ops(all_workers);
+    std::size_t w = 0;
+    for(std::size_t i = 0; i < steps.size(); ++i)
+        for(std::size_t k = 0; k < workers[i]; ++k, ++w)
         {
-            net::co_spawn(m.ioc, m.keepalive_worker(sl, st, next, total, r), net::detached);
-            continue;
+            const auto& st = *steps[i];
+            auto& sl = m.slots[w];
+            if(st.kind == "http-keepalive")
+            {
+                net::co_spawn(m.ioc, m.keepalive_worker(sl, st, shares[i].next, shares[i].total, results[i]), net::detached);
+                continue;
+            }
+            // Each worker's operations register their socket in the worker's own slot.
+            ops[w] = m.op_for(sl, st);
+            if(!ops[w])
+                throw std::logic_error("workload kind '" + st.kind + "' is in the registry but the engine cannot run it");
+            net::co_spawn(m.ioc, m.worker(sl, ops[w], shares[i].next, shares[i].total, results[i], st), net::detached);
         }
-        // Each worker's operations register their socket in the worker's own slot.
-        ops[w] = m.op_for(sl, st);
-        if(!ops[w])
-            throw std::logic_error("workload kind '" + st.kind + "' is in the registry but the engine cannot run it");
-        net::co_spawn(m.ioc, m.worker(sl, ops[w], next, total, r, st), net::detached);
-    }
     net::co_spawn(m.ioc, m.watchdog(), net::detached);
     // The watchdog closes whatever is past its deadline, so run() returns by then (plus a tick).
     m.ioc.run();
 
-    r.seconds = duration<double>(steady_clock::now() - start).count();
-    r.timed_out = next < total || steady_clock::now() >= m.deadline;
-    return r;
+    const double seconds = duration<double>(steady_clock::now() - start).count();
+    for(std::size_t i = 0; i < steps.size(); ++i)
+    {
+        results[i].seconds = seconds;
+        results[i].timed_out = shares[i].next < shares[i].total || steady_clock::now() >= m.deadline;
+    }
+    return results;
+}
+
+step_result engine::listen(const step_spec& st, std::uint16_t port, std::size_t round, bool last)
+{
+    auto& group = impl_->listening[&st];
+    if(!group)
+    {
+        if(last)
+            return {};
+        group = std::make_unique<listener_group>(st, port);
+    }
+    return group->check(round, last);
+}
+
+std::size_t engine::listeners() const
+{
+    std::size_t n = 0;
+    for(auto& [step, group] : impl_->listening)
+        n += group ? group->open() : 0;
+    return n;
 }
 
 } // namespace leaklab::workload

@@ -14,10 +14,27 @@
 
 namespace leaklab::workload {
 
+// An HTTP request a ws-listen step sends to make the server tell its listeners something.
+struct trigger_spec
+{
+    std::string method = "POST";
+    std::string path = "/";           // "{c}" becomes the listener's number, as in the listener's own path
+    std::string body;
+    unsigned expect_status = 200;     // the status the trigger's reply must have
+};
+
+// Templates in paths, bodies and messages: "{n}" a per-run request counter, "{i}" the message
+// number within a connection, "{k}" the counter modulo a step's `keys` (requests that repeat
+// keys), "{r}" the round, "{c}" a listener's number (ws-listen).
+struct template_vars
+{
+    std::uint64_t n = 0, i = 0, k = 0, r = 0, c = 0;
+};
+
 struct step_spec
 {
     std::string kind;                 // see kinds(): ws-churn, http-keepalive, stall, half-open, ...
-    std::string path = "/";           // request target; "{n}" becomes a per-request counter
+    std::string path = "/";           // request target, a template (template_vars)
     std::size_t connections = 100;    // connections per round
     std::size_t requests = 1;         // http-keepalive, idle-keepalive: requests per connection
     std::size_t concurrency = 16;     // clients at once
@@ -26,15 +43,31 @@ struct step_spec
     std::string method = "GET";       // http-*
     std::string body;                 // http-*: request body template ("{n}", "{pad}")
     std::size_t body_bytes = 0;       // http-*: "{pad}" grows so the body is this long (0 = no padding)
+    // The contract of every reply: a reply that breaks it is a breach (the server answered,
+    // wrongly), never a failure under an allowance.
     unsigned expect_status = 200;     // http-*: the status every reply must have
-    std::string expect_body;          // http-*: text every reply body must contain ("" = anything)
+    std::string expect_body;          // http-*: text every reply body must contain ("" = anything); ws-listen: every message
+    std::string expect_header;        // http-*: "Name: text": the reply has that header and its value contains text
+    bool expect_gzip = false;         // http-*: the body is gzip (Content-Encoding: gzip) and inflates; expect_body applies to the text
+    std::size_t keys = 0;             // "{k}" = the request counter modulo keys; 0: "{k}" is the counter itself
+    bool with_next = false;           // run at the same time as the next step; the round waits for both
     double op_timeout_s = 10;         // one operation's deadline
     double settle_min_ms = 0;         // wait at least this long before sampling after this step
     std::size_t from_round = 0;       // run only from this round on (0 = every round)
     std::size_t until_round = 0;      // run only up to this round (0 = every round)
     double quiet_ms = 0;              // ws-quiet: how long the client stays silent before its first message
+    std::size_t message_bytes = 0;    // ws-*: "{pad}" in the message grows so the message is this long
+    unsigned expect_close_code = 0;   // ws-churn, ws-quiet: the last message must be refused: the server closes with this code
     std::string fault;                // backend-fault: pass, latency, stall, reset
     double latency_ms = 0;            // backend-fault latency: the delay per chunk
+    // ws-listen: `connections` WebSockets opened in the step's first round and held, listening,
+    // until the run ends; what the server sends on its own is checked at the step's place in
+    // every round and once more after the last round.
+    double ping_every_ms = 0;         // the server pings each listener at least this often (no ping for twice this: a breach)
+    double push_every_ms = 0;         // each text of expect_each arrives on each listener at least this often (likewise)
+    std::vector<std::string> expect_each;
+    std::optional<trigger_spec> trigger;  // sent for each listener every round: the listener must get a message after it
+    double within_ms = 2000;          // ... within this long
 };
 
 // One kind of client, in one place: its name, what it does, whether it leaves connections
@@ -46,6 +79,7 @@ struct kind_spec
     std::string what;            // one line, for `leaklab workloads` and errors
     bool holds = false;          // leaves its connections open until the run ends (probe's patience applies)
     bool engine_runs = true;     // false: the runner acts on the step itself (backend-fault)
+    bool listens = false;        // ws-listen: held across rounds, checked by engine::listen
     // What is wrong with a step of this kind, as {field, message}; `has` says whether the
     // manifest set a field. Nothing when the step is fine.
     std::function<std::optional<std::pair<std::string, std::string>>(const step_spec&,
@@ -65,8 +99,11 @@ const std::vector<std::pair<std::string, std::string>>& kinds();
 struct step_result
 {
     std::size_t ops = 0;          // operations attempted (connections, or requests for keep-alive)
-    std::size_t failed = 0;       // of which failed (error, timeout, or a wrong reply)
+    std::size_t failed = 0;       // of which failed (an error or a timeout: no answer)
     std::string first_error;      // what the first failure was
+    std::size_t breaches = 0;     // of which the server answered, but broke the step's contract
+    std::string breach_clause;    // the first breach: which promise ("reply status", "pings", ...)
+    std::string first_breach;     // ... and what was seen
     double seconds = 0;
     bool timed_out = false;       // the step's time bound cut it short
 };
@@ -91,7 +128,20 @@ public:
     engine(const engine&) = delete;
     engine& operator=(const engine&) = delete;
 
-    step_result run(const step_spec& step, std::uint16_t port, std::chrono::milliseconds time_bound);
+    step_result run(const step_spec& step, std::uint16_t port, std::chrono::milliseconds time_bound,
+                    std::size_t round = 1);
+
+    // Steps that run at the same time (a step with with_next and the ones after it); one result each.
+    std::vector<step_result> run_together(const std::vector<const step_spec*>& steps, std::uint16_t port,
+                                          std::chrono::milliseconds time_bound, std::size_t round = 1);
+
+    // ws-listen: opens the step's listeners the first time, then sends its triggers and checks
+    // what every listener received so far. `last`: after the last round, waiting for the
+    // triggers still within their time. Listeners are held until the engine is destroyed.
+    step_result listen(const step_spec& step, std::uint16_t port, std::size_t round, bool last = false);
+
+    // Listeners open now (every ws-listen step).
+    std::size_t listeners() const;
 
     std::size_t held_connections() const;
 
@@ -105,9 +155,15 @@ private:
 
 // "{n}" -> n, "{i}" -> i in a template.
 std::string expand(const std::string& tmpl, std::uint64_t n, std::uint64_t i = 0);
+// Every template variable.
+std::string expand(const std::string& tmpl, const template_vars& v);
 
 // The request body: the template expanded, "{pad}" filled with 'x' up to `bytes` in all.
 std::string make_body(const std::string& tmpl, std::uint64_t n, std::size_t bytes);
+std::string make_body(const std::string& tmpl, const template_vars& v, std::size_t bytes);
+
+// Inflates a gzip stream; nothing when it is not a whole, valid gzip stream.
+std::optional<std::string> gunzip(const std::string& data);
 
 } // namespace leaklab::workload
 

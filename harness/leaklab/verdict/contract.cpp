@@ -1,0 +1,85 @@
+#include "leaklab/verdict/contract.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace leaklab::verdict {
+
+namespace {
+
+std::string value_text(double v, const std::string& unit)
+{
+    char buf[48];
+    if(unit == "bytes" && std::abs(v) >= 1024)
+    {
+        const char* units[] = {"KiB", "MiB", "GiB"};
+        int i = -1;
+        while(std::abs(v) >= 1024 && i < 2)
+        {
+            v /= 1024;
+            ++i;
+        }
+        std::snprintf(buf, sizeof buf, "%.1f %s", v, units[i]);
+    }
+    else
+        std::snprintf(buf, sizeof buf, "%.6g%s", v, unit == "bytes" ? " B" : "");
+    return buf;
+}
+
+} // namespace
+
+std::string describe(const breach& b)
+{
+    const std::string when = b.when.empty()                  ? ""
+                             : b.when == "baseline"          ? " at the baseline"
+                             : b.when.rfind("after", 0) == 0 ? " " + b.when
+                                                             : " in " + b.when;
+    return b.clause + when + " (" + b.step + (b.count > 1 ? ", " + std::to_string(b.count) + " times" : "") +
+           "): " + b.first;
+}
+
+std::string describe(const bound& b)
+{
+    std::string out = b.metric;
+    if(b.min && b.max && *b.min == *b.max)
+        return out + " stays at " + value_text(*b.min, b.unit);
+    if(b.min_listeners)
+        out += " counts at least every listener held open";
+    if(b.min && b.max)
+        out += " stays between " + value_text(*b.min, b.unit) + " and " + value_text(*b.max, b.unit);
+    else if(b.min)
+        out += " stays at or above " + value_text(*b.min, b.unit);
+    else if(b.max)
+        out += " stays at or below " + value_text(*b.max, b.unit);
+    if(b.max_rise)
+        out += std::string(b.min || b.max || b.min_listeners ? " and" : "") + " rises at most " +
+               value_text(*b.max_rise, b.unit) + " above its baseline";
+    if(b.min_step)
+        out += std::string(b.min || b.max || b.min_listeners || b.max_rise ? " and" : "") + " rises by at least " +
+               value_text(*b.min_step, b.unit) + " every round";
+    return out;
+}
+
+std::optional<std::string> check_bound(const bound& b, std::optional<double> value, std::optional<double> baseline,
+                                       std::size_t listeners, std::optional<double> previous)
+{
+    if(!value)
+        return b.metric + " is not exported any more (the contract needs it: " + describe(b) + ")";
+    const double v = *value;
+    if(b.min && v < *b.min)
+        return b.metric + " is " + value_text(v, b.unit) + ", below " + value_text(*b.min, b.unit);
+    if(b.max && v > *b.max)
+        return b.metric + " is " + value_text(v, b.unit) + ", above " + value_text(*b.max, b.unit);
+    if(b.min_listeners && v < double(listeners))
+        return b.metric + " is " + value_text(v, b.unit) + " while " + std::to_string(listeners) +
+               " listeners are connected";
+    if(b.min_step && previous && v - *previous < *b.min_step)
+        return b.metric + " went from " + value_text(*previous, b.unit) + " to " + value_text(v, b.unit) +
+               " in a round: it must rise by at least " + value_text(*b.min_step, b.unit) + " a round";
+    if(b.max_rise && baseline && v - *baseline > *b.max_rise)
+        return b.metric + " rose " + value_text(v - *baseline, b.unit) + " above its baseline " +
+               value_text(*baseline, b.unit) + ", more than " + value_text(*b.max_rise, b.unit);
+    return std::nullopt;
+}
+
+} // namespace leaklab::verdict

@@ -1,0 +1,49 @@
+// Contracts: what a server must keep doing while it is measured. A leak fixed by deleting
+// the feature, hiding a counter or answering errors is not a fix: the workload checks
+// every reply, the listeners check what the server sends on its own, and the bounds here
+// check the metrics a lab names. Any breach makes the verdict BROKEN (verdict.hpp).
+#ifndef LEAKLAB_VERDICT_CONTRACT_HPP
+#define LEAKLAB_VERDICT_CONTRACT_HPP
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+namespace leaklab::verdict {
+
+// One broken promise: which clause, when, on which step, how often, and what was seen first.
+struct breach
+{
+    std::string clause;     // "reply status", "pings", "bound scheduled_jobs", ...
+    std::string when;       // "round 3", "baseline", "after the last round"
+    std::string step;       // the workload step's kind, or "metrics"
+    std::size_t count = 1;  // replies (or listeners, or samples) that broke it then
+    std::string first;      // what was seen, in words
+};
+
+// "reply status in round 3 (http-churn, 12 times): POST /readings answered 204, expected 400"
+std::string describe(const breach& b);
+
+// A clause on a metric, checked on every settled sample from the baseline on.
+struct bound
+{
+    std::string metric;
+    std::optional<double> min;           // the value never falls below this
+    std::optional<double> max;           // ... nor rises above this
+    std::optional<double> max_rise;      // ... nor rises more than this above its value at the baseline
+    bool min_listeners = false;          // never below the number of ws-listen connections open
+    std::optional<double> min_step;      // rises at least this much from one sample to the next (a log that is written)
+    std::string unit;                    // "bytes": messages print KiB/MiB
+};
+
+// The clause in words: "scheduled_jobs stays between 1 and 1".
+std::string describe(const bound& b);
+
+// What breaks the bound in this sample, if anything. `value` is nullopt when the server does
+// not export the metric (a counter removed is a breach, not a pass).
+std::optional<std::string> check_bound(const bound& b, std::optional<double> value, std::optional<double> baseline,
+                                       std::size_t listeners, std::optional<double> previous = std::nullopt);
+
+} // namespace leaklab::verdict
+
+#endif

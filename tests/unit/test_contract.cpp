@@ -1,0 +1,185 @@
+// Contracts: bounds on metrics, breaches in words, the verdict they force, the templates
+// and gzip check the workload uses, and the manifest's contract and wrong-fix fields.
+#include "leaklab/labs/manifest.hpp"
+#include "leaklab/verdict/contract.hpp"
+#include "leaklab/verdict/verdict.hpp"
+#include "leaklab/workload/workload.hpp"
+
+#include <catch2/catch.hpp>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+using namespace leaklab;
+
+namespace {
+
+std::string gzip(const std::string& text)
+{
+    z_stream zs{};
+    REQUIRE(deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    std::string out(deflateBound(&zs, text.size()) + 32, '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+    zs.avail_in = static_cast<uInt>(text.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    return out;
+}
+
+// A lab in a temporary root, with this lab.json and, if given, a wrong-fixes folder.
+struct temp_root
+{
+    fs::path root = fs::temp_directory_path() / ("leaklab-contract-" + std::to_string(std::rand()));
+    fs::path lab = root / "labs" / "07-some-lab";
+    fs::path fixes = root / "tests" / "wrong-fixes" / "07-some-lab";
+    explicit temp_root(const std::string& json)
+    {
+        fs::create_directories(lab);
+        std::ofstream(lab / "lab.json") << json;
+    }
+    ~temp_root() { fs::remove_all(root); }
+};
+
+std::string lab_json(const std::string& steps, const std::string& contract = "")
+{
+    return R"({"id": "07", "slug": "some-lab", "title": "T", "student_files": ["server.cpp"],
+  "workload": { "rounds": 10, "steps": [ )" + steps + R"( ] },)" + contract + R"(
+  "expect": { "leaky": { "verdict": "leak", "flagged": ["heap_bytes"] }, "fixed": { "verdict": "clean" } } })";
+}
+
+} // namespace
+
+TEST_CASE("a bound is broken by a value out of range, a missing metric, too few listeners, a stalled counter")
+{
+    verdict::bound one_job{"scheduled_jobs", 1.0, 1.0};
+    CHECK_FALSE(verdict::check_bound(one_job, 1.0, 1.0, 0));
+    CHECK(*verdict::check_bound(one_job, 0.0, 1.0, 0) == "scheduled_jobs is 0, below 1");
+    CHECK(*verdict::check_bound(one_job, 2.0, 1.0, 0) == "scheduled_jobs is 2, above 1");
+    // A counter the server stopped exporting breaks the bound: hiding it is no fix.
+    CHECK(verdict::check_bound(one_job, std::nullopt, 1.0, 0)->find("not exported") != std::string::npos);
+
+    verdict::bound counted{"sessions_live"};
+    counted.min_listeners = true;
+    CHECK_FALSE(verdict::check_bound(counted, 2.0, 0.0, 2));
+    CHECK(*verdict::check_bound(counted, 0.0, 0.0, 2) == "sessions_live is 0 while 2 listeners are connected");
+
+    verdict::bound peak{"hwm_bytes"};
+    peak.max_rise = 8.0 * 1024 * 1024;
+    peak.unit = "bytes";
+    CHECK_FALSE(verdict::check_bound(peak, 12.0 * 1048576, 5.0 * 1048576, 0));
+    CHECK(*verdict::check_bound(peak, 20.0 * 1048576, 5.0 * 1048576, 0) ==
+          "hwm_bytes rose 15.0 MiB above its baseline 5.0 MiB, more than 8.0 MiB");
+
+    verdict::bound written{"log_lines_written"};
+    written.min_step = 1;
+    CHECK_FALSE(verdict::check_bound(written, 10.0, 0.0, 0, 9.0));
+    CHECK(verdict::check_bound(written, 9.0, 0.0, 0, 9.0)->find("must rise by at least 1 a round") != std::string::npos);
+    CHECK_FALSE(verdict::check_bound(written, 9.0, 0.0, 0));  // no sample before: nothing to compare
+
+    CHECK(verdict::describe(one_job) == "scheduled_jobs stays at 1");
+    CHECK(verdict::describe(counted) == "sessions_live counts at least every listener held open");
+}
+
+TEST_CASE("a breach is said with its clause, when, where and what was seen")
+{
+    verdict::breach b{"reply status", "round 3", "http-churn", 12, "POST /x answered 204, expected 400"};
+    CHECK(verdict::describe(b) == "reply status in round 3 (http-churn, 12 times): POST /x answered 204, expected 400");
+    b.when = "after the last round";
+    b.count = 1;
+    CHECK(verdict::describe(b) == "reply status after the last round (http-churn): POST /x answered 204, expected 400");
+}
+
+TEST_CASE("a broken contract decides the verdict, whatever grew")
+{
+    CHECK(verdict::decide({true}, false, false, true) == verdict::outcome::broken);
+    CHECK(verdict::decide({false}, false, false, true) == verdict::outcome::broken);
+    CHECK(verdict::decide({true}, false, false, false) == verdict::outcome::leak);
+    CHECK(verdict::to_string(verdict::outcome::broken) == "broken");
+    CHECK(verdict::parse_outcome("broken") == verdict::outcome::broken);
+}
+
+TEST_CASE("templates: {k} repeats keys, {r} is the round, {c} the listener")
+{
+    workload::template_vars v;
+    v.n = 17;
+    v.k = 17 % 4;
+    v.r = 3;
+    v.c = 1;
+    CHECK(workload::expand("/d-{k}/s?t={n}&r={r}&c={c}", v) == "/d-1/s?t=17&r=3&c=1");
+    CHECK(workload::make_body("{\"m\":\"{pad}\",\"r\":{r}}", v, 20) == "{\"m\":\"xxxxxx\",\"r\":3}");  // 20 bytes in all
+}
+
+TEST_CASE("gunzip takes a whole gzip stream and nothing else")
+{
+    const std::string text = "device,ts,temp\nd-1,1,21.5\n";
+    CHECK(workload::gunzip(gzip(text)) == text);
+    auto cut = gzip(text);
+    cut.resize(cut.size() - 6);
+    CHECK_FALSE(workload::gunzip(cut));
+    CHECK_FALSE(workload::gunzip(text));
+}
+
+TEST_CASE("a manifest's contract: listeners, bounds, epilogue, and what is refused")
+{
+    using labs::load_manifest;
+    using labs::manifest_error;
+    {
+        temp_root t(lab_json(R"({ "kind": "ws-listen", "path": "/feed", "connections": 2, "ping_every_ms": 1000 },
+                                 { "kind": "http-churn", "path": "/d-{k}", "keys": 8, "expect_header": "X-Cache: HIT" })",
+                             R"( "contract": { "promises": ["pings"], "stop_within_s": 2,
+                                   "bounds": [ { "metric": "sessions_live", "min": "listeners" },
+                                               { "metric": "hwm_bytes", "max_rise": 1048576 } ] },)"));
+        auto m = load_manifest(t.lab / "lab.json");
+        REQUIRE(m.plan.steps.size() == 2);
+        CHECK(m.plan.steps[0].ping_every_ms == 1000);
+        CHECK(m.plan.steps[1].keys == 8);
+        REQUIRE(m.plan.bounds.size() == 2);
+        CHECK(m.plan.bounds[0].min_listeners);
+        CHECK(m.plan.bounds[1].unit == "bytes");
+        CHECK(m.plan.stop_within_s == 2);
+        CHECK(m.promises == std::vector<std::string>{"pings"});
+        CHECK(m.fixtures.empty());
+    }
+    auto refused = [](const std::string& json, const std::string& what) {
+        temp_root t(json);
+        CHECK_THROWS_WITH(load_manifest(t.lab / "lab.json"), Catch::Contains(what));
+    };
+    refused(lab_json(R"({ "kind": "http-churn", "ping_every_ms": 5 })"), "only a ws-listen step has ping_every_ms");
+    refused(lab_json(R"({ "kind": "ws-churn", "expect_header": "X: y" })"), "only an HTTP step");
+    refused(lab_json(R"({ "kind": "http-churn", "expect_header": "no colon" })"), "expected \"Name: text\"");
+    refused(lab_json(R"({ "kind": "ws-listen", "connections": 2, "push_every_ms": 100 })"), "push_every_ms needs the texts to expect");
+    refused(lab_json(R"({ "kind": "http-churn", "with_next": true })"), "the last step has no next step");
+    refused(lab_json(R"({ "kind": "ws-listen", "connections": 2, "with_next": true }, { "kind": "http-churn" })"),
+            "a ws-listen step cannot run at the same time");
+    refused(lab_json(R"({ "kind": "http-churn" })", R"( "contract": { "bounds": [ { "metric": "x" } ] },)"),
+            "a bound needs min, max, max_rise or min_step");
+    refused(lab_json(R"({ "kind": "http-churn" })", R"( "contract": { "bounds": [ { "metric": "x", "min": "some" } ] },)"),
+            "\"listeners\"");
+}
+
+TEST_CASE("wrong fixes: every patch described, a verdict that rejects, a reason that is a regex")
+{
+    temp_root t(lab_json(R"({ "kind": "http-churn" })"));
+    fs::create_directories(t.fixes);
+    std::ofstream(t.fixes / "no-cache.patch") << "--- a/server.cpp\n+++ b/server.cpp\n";
+    auto write = [&](const std::string& json) { std::ofstream(t.fixes / "fixtures.json") << json; };
+
+    write(R"({"fixtures": [ {"name": "no-cache", "cheat": "c", "expect": {"verdict": ["broken", "error"], "reason": "^BROKEN: reply header"}} ]})");
+    auto m = labs::load_manifest(t.lab / "lab.json");
+    REQUIRE(m.fixtures.size() == 1);
+    CHECK(m.fixtures[0].verdicts == std::vector<verdict::outcome>{verdict::outcome::broken, verdict::outcome::error});
+
+    write(R"({"fixtures": [ {"name": "no-cache", "cheat": "c", "expect": {"verdict": "clean", "reason": "x"}} ]})");
+    CHECK_THROWS_WITH(labs::load_manifest(t.lab / "lab.json"), Catch::Contains("a wrong fix is \"broken\", \"leak\" or \"error\""));
+    write(R"({"fixtures": [ {"name": "no-cache", "cheat": "c", "expect": {"verdict": "leak", "reason": "(["}} ]})");
+    CHECK_THROWS_WITH(labs::load_manifest(t.lab / "lab.json"), Catch::Contains("not a regular expression"));
+    write(R"({"fixtures": [ {"name": "other", "cheat": "c", "expect": {"verdict": "leak", "reason": "x"}} ]})");
+    CHECK_THROWS_WITH(labs::load_manifest(t.lab / "lab.json"), Catch::Contains("no "));
+    write(R"({"fixtures": []})");
+    CHECK_THROWS_WITH(labs::load_manifest(t.lab / "lab.json"), Catch::Contains("no-cache.patch: not listed in"));
+}
