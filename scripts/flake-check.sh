@@ -11,7 +11,8 @@
 #   --labs      which labs (default all)
 #   --out FILE  also write the summary table to FILE (and every run's JSON to FILE.json)
 #
-# Wrong-fix fixtures run here too once they exist (issue 9); today there are none.
+# Every lab's wrong fixes (tests/wrong-fixes) run here too: verify runs them after the
+# leaky and fixed variants, and a wrong fix that is not rejected for its reason is a flip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

@@ -25,7 +25,8 @@ for manifest in "$root"/labs/[0-9][0-9]-*/lab.json; do
 done
 
 # Words that name a lab's defect or its fix (instructor.json "spoilers", taken from its hints
-# 2 and 3, its principle and its solution): none may appear anywhere in its README,
+# 2 and 3, its principle and its solution): none may appear anywhere in its README or its
+# contract,
 # since a student reads "What the tools see" and "In the wild" before fixing too.
 # Matched as whole words, case-insensitively, across line breaks. The premise a README
 # has to state (lab 17's deflateInit2, lab 18's 422s) is not listed. A lab with no
@@ -40,6 +41,11 @@ for manifest in "$root"/labs/[0-9][0-9]-*/lab.json; do
   for w in "${ws[@]}"; do
     if grep -qiwF -- "$w" <<<"$text"; then echo "lab $id's README names its defect or fix: \"$w\""; fail=1; fi
   done
+  # The contract a student reads (`leaklab contract`, lab.json's promises) says what to keep doing, not how to fix.
+  contract=$("$leaklab" contract "$id" 2>&1 | tr '\n' ' ')
+  for w in "${ws[@]}"; do
+    if grep -qiwF -- "$w" <<<"$contract"; then echo "lab $id's contract names its defect or fix: \"$w\""; fail=1; fi
+  done
 done
-[ "$fail" -eq 0 ] && echo "list, READMEs and hints: no diagnosis before the last hint level; no README names its lab's defect or fix"
+[ "$fail" -eq 0 ] && echo "list, READMEs, contracts and hints: no diagnosis before the last hint level; no README or contract names its lab's defect or fix"
 exit "$fail"

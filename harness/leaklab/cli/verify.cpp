@@ -138,6 +138,25 @@ void print_summary(const std::vector<tally>& all, const std::vector<labs::manife
                   << t.runs << std::setw(13) << t.as_expected << std::setw(7) << t.runs - t.as_expected << "  "
                   << std::left << std::setw(20) << verdicts << margin << std::right << '\n';
     }
+
+    // The three narrowest margins of all: how many times its threshold the weakest flagged
+    // metric of a leak reached, and how many times the largest slope of a fix stayed below it.
+    std::vector<std::pair<double, std::string>> margins;
+    for(auto& t : all)
+    {
+        if(std::isfinite(t.min_ratio))
+            margins.push_back({t.min_ratio, t.lab + " " + t.variant + ": " + t.weakest + " at " + num(t.min_ratio) +
+                                                "x its threshold (p <= " + num(t.max_p) + ")"});
+        if(std::isfinite(t.max_ratio) && t.max_ratio > 0)
+            margins.push_back({1 / t.max_ratio, t.lab + " " + t.variant + ": " + t.closest + " at " + num(t.max_ratio) +
+                                                    "x its threshold, " + num(1 / t.max_ratio) + "x below it (p " +
+                                                    num(t.p_of_max) + ")"});
+    }
+    std::sort(margins.begin(), margins.end());
+    if(!margins.empty())
+        std::cout << "narrowest margins (times past, or below, the threshold):\n";
+    for(std::size_t i = 0; i < margins.size() && i < 3; ++i)
+        std::cout << "  " << margins[i].second << '\n';
 }
 
 // "all", one lab, or a comma-separated list of labs.

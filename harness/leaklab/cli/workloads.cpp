@@ -11,7 +11,7 @@ namespace leaklab::cli {
 int cmd_workloads(const std::vector<std::string>&)
 {
     for(auto& [name, what] : workload::kinds())
-        std::cout << std::left << std::setw(16) << name << what << '\n';
+        std::cout << std::left << std::setw(18) << name << what << '\n';
     return 0;
 }
 
