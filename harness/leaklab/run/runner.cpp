@@ -54,6 +54,15 @@ std::string ms_text(double ms)
     return o.str();
 }
 
+// A text with its line breaks and tabs shown as \n and \t, for one line.
+std::string printable(const std::string& s)
+{
+    std::string out;
+    for(char c : s)
+        out += c == '\n' ? std::string("\\n") : c == '\t' ? std::string("\\t") : std::string(1, c);
+    return out;
+}
+
 // What one step's replies (or listeners) must be, in words.
 std::string describe_step(const workload::step_spec& s)
 {
@@ -68,7 +77,7 @@ std::string describe_step(const workload::step_spec& s)
         for(auto& text : s.expect_each)
             o << "; each gets a message with " << text << " at least every " << ms_text(s.push_every_ms);
         if(!s.expect_body.empty())
-            o << "; every message contains \"" << s.expect_body << "\"";
+            o << "; every message contains \"" << printable(s.expect_body) << "\"";
         if(s.trigger)
             o << "; after " << s.trigger->method << " " << s.trigger->path << " (answered " << s.trigger->expect_status
               << ") each round, each gets a message within " << ms_text(s.within_ms);
@@ -85,7 +94,7 @@ std::string describe_step(const workload::step_spec& s)
         if(s.expect_gzip)
             o << ", gzip-encoded and whole";
         if(!s.expect_body.empty())
-            o << ", its body containing \"" << s.expect_body << "\"";
+            o << ", its body containing \"" << printable(s.expect_body) << "\"";
         if(s.kind == "http-reset-reply" || s.kind == "stall" || s.kind == "idle-keepalive")
             o << (s.kind == "http-reset-reply" ? " (the client resets before the reply: the server must survive it)"
                                                : " (then the client goes silent)");

@@ -415,7 +415,9 @@ struct engine::impl
         const std::string want = "expected the server to close with code " + std::to_string(st.expect_close_code);
         if(!rec)
             throw op_breach("refused message", "the server accepted a message it must refuse (" + want + ")");
-        if(rec != websocket::error::closed)
+        // A close frame that came before the connection broke (the server closed with
+        // unread data behind it) still says how the server refused.
+        if(rec != websocket::error::closed && ws.reason().code != st.expect_close_code)
             check(rec, "websocket read");
         if(ws.reason().code != st.expect_close_code)
             throw op_breach("refused message", "the server closed with code " + std::to_string(ws.reason().code) + ", " +
@@ -515,9 +517,13 @@ struct engine::impl
     using response = http::response<http::string_body, response_fields>;
 
     // The reply against the step's contract: its status, a header, gzip, text in the body.
-    void check_response(const step_spec& st, const response& res, std::string_view target)
+    void check_response(const step_spec& st, const response& res, std::string_view target, const std::string& body)
     {
         const std::string what = st.method + " " + std::string(target);
+        // 503 is the server declining to serve now: a failure (judged as a rate, and as
+        // "stopped serving"), not a wrong answer, unless the step expects it.
+        if(res.result_int() == 503 && st.expect_status != 503)
+            throw op_error(what + " answered 503 Service Unavailable (body: " + clip(res.body()) + ")");
         if(res.result_int() != st.expect_status)
             throw op_breach("reply status", what + " answered " + std::to_string(res.result_int()) + ", expected " +
                                                 std::to_string(st.expect_status) + " (body: " + clip(res.body()) + ")");
@@ -548,8 +554,8 @@ struct engine::impl
             inflated = std::move(*out);
             text = &inflated;
         }
-        if(!st.expect_body.empty() && text->find(st.expect_body) == std::string::npos)
-            throw op_breach("reply body", what + ": the body does not contain \"" + st.expect_body + "\" (" +
+        if(!body.empty() && text->find(body) == std::string::npos)
+            throw op_breach("reply body", what + ": the body does not contain \"" + body + "\" (" +
                                               clip(*text) + ")");
     }
 
@@ -567,7 +573,7 @@ struct engine::impl
         parser.body_limit(64 * 1024 * 1024);
         auto [rec, rn] = co_await http::async_read(s, sl.buffer, parser, net::as_tuple(use_awaitable));
         check(rec, "HTTP read");
-        check_response(st, parser.get(), sl.target);
+        check_response(st, parser.get(), sl.target, st.expect_body.empty() ? st.expect_body : expand(st.expect_body, vars(st, n)));
     }
 
     net::awaitable<void> http_churn_op(slot& sl, const step_spec& st, std::uint64_t n)

@@ -46,7 +46,7 @@ struct step_spec
     // The contract of every reply: a reply that breaks it is a breach (the server answered,
     // wrongly), never a failure under an allowance.
     unsigned expect_status = 200;     // http-*: the status every reply must have
-    std::string expect_body;          // http-*: text every reply body must contain ("" = anything); ws-listen: every message
+    std::string expect_body;          // http-*: text every reply body must contain ("" = anything), a template; ws-listen: every message
     std::string expect_header;        // http-*: "Name: text": the reply has that header and its value contains text
     bool expect_gzip = false;         // http-*: the body is gzip (Content-Encoding: gzip) and inflates; expect_body applies to the text
     std::size_t keys = 0;             // "{k}" = the request counter modulo keys; 0: "{k}" is the counter itself
