@@ -56,33 +56,60 @@ std::string lab_json(const std::string& steps, const std::string& contract = "")
 
 TEST_CASE("a bound is broken by a value out of range, a missing metric, too few listeners, a stalled counter")
 {
-    verdict::bound one_job{"scheduled_jobs", 1.0, 1.0};
-    CHECK_FALSE(verdict::check_bound(one_job, 1.0, 1.0, 0));
-    CHECK(*verdict::check_bound(one_job, 0.0, 1.0, 0) == "scheduled_jobs is 0, below 1");
-    CHECK(*verdict::check_bound(one_job, 2.0, 1.0, 0) == "scheduled_jobs is 2, above 1");
+    auto at = [](std::optional<double> baseline, std::size_t listeners = 0, std::optional<double> previous = std::nullopt,
+                 double ops = 0) {
+        verdict::bound_context c;
+        c.baseline = baseline;
+        c.listeners = listeners;
+        c.previous = previous;
+        c.ops = ops;
+        return c;
+    };
+    auto named = [](const std::string& metric) {
+        verdict::bound b;
+        b.metric = metric;
+        return b;
+    };
+    verdict::bound one_job = named("scheduled_jobs");
+    one_job.min = one_job.max = 1.0;
+    CHECK_FALSE(verdict::check_bound(one_job, 1.0, at(1.0)));
+    CHECK(*verdict::check_bound(one_job, 0.0, at(1.0)) == "scheduled_jobs is 0, below 1");
+    CHECK(*verdict::check_bound(one_job, 2.0, at(1.0)) == "scheduled_jobs is 2, above 1");
     // A counter the server stopped exporting breaks the bound: hiding it is no fix.
-    CHECK(verdict::check_bound(one_job, std::nullopt, 1.0, 0)->find("not exported") != std::string::npos);
+    CHECK(verdict::check_bound(one_job, std::nullopt, at(1.0))->find("not exported") != std::string::npos);
 
-    verdict::bound counted{"sessions_live"};
+    verdict::bound counted = named("sessions_live");
     counted.min_listeners = true;
-    CHECK_FALSE(verdict::check_bound(counted, 2.0, 0.0, 2));
-    CHECK(*verdict::check_bound(counted, 0.0, 0.0, 2) == "sessions_live is 0 while 2 listeners are connected");
+    CHECK_FALSE(verdict::check_bound(counted, 2.0, at(0.0, 2)));
+    CHECK(*verdict::check_bound(counted, 0.0, at(0.0, 2)) == "sessions_live is 0 while 2 listeners are connected");
 
-    verdict::bound peak{"hwm_bytes"};
+    verdict::bound peak = named("hwm_bytes");
     peak.max_rise = 8.0 * 1024 * 1024;
     peak.unit = "bytes";
-    CHECK_FALSE(verdict::check_bound(peak, 12.0 * 1048576, 5.0 * 1048576, 0));
-    CHECK(*verdict::check_bound(peak, 20.0 * 1048576, 5.0 * 1048576, 0) ==
+    CHECK_FALSE(verdict::check_bound(peak, 12.0 * 1048576, at(5.0 * 1048576)));
+    CHECK(*verdict::check_bound(peak, 20.0 * 1048576, at(5.0 * 1048576)) ==
           "hwm_bytes rose 15.0 MiB above its baseline 5.0 MiB, more than 8.0 MiB");
 
-    verdict::bound written{"log_lines_written"};
+    verdict::bound written = named("log_lines_written");
     written.min_step = 1;
-    CHECK_FALSE(verdict::check_bound(written, 10.0, 0.0, 0, 9.0));
-    CHECK(verdict::check_bound(written, 9.0, 0.0, 0, 9.0)->find("must rise by at least 1 a round") != std::string::npos);
-    CHECK_FALSE(verdict::check_bound(written, 9.0, 0.0, 0));  // no sample before: nothing to compare
+    CHECK_FALSE(verdict::check_bound(written, 10.0, at(0.0, 0, 9.0)));
+    CHECK(verdict::check_bound(written, 9.0, at(0.0, 0, 9.0))->find("must rise by at least 1 a round") != std::string::npos);
+    CHECK_FALSE(verdict::check_bound(written, 9.0, at(0.0)));  // no sample before: nothing to compare
+
+    // Per operation: the same at any run size (--scale, --rounds).
+    verdict::bound setups = named("deflate_streams");
+    setups.min_per_op = 0.1;
+    setups.max_per_op = 0.5;
+    CHECK_FALSE(verdict::check_bound(setups, 40.0, at(0.0, 0, std::nullopt, 200)));
+    CHECK_FALSE(verdict::check_bound(setups, 400.0, at(0.0, 0, std::nullopt, 2000)));
+    CHECK(*verdict::check_bound(setups, 200.0, at(0.0, 0, std::nullopt, 200)) ==
+          "deflate_streams rose 1 per operation over 200 operations, more than 0.5");
+    CHECK(*verdict::check_bound(setups, 1.0, at(1.0, 0, std::nullopt, 200)) ==
+          "deflate_streams rose 0 per operation over 200 operations, less than 0.1");
 
     CHECK(verdict::describe(one_job) == "scheduled_jobs stays at 1");
     CHECK(verdict::describe(counted) == "sessions_live counts at least every listener held open");
+    CHECK(verdict::describe(setups) == "deflate_streams rises between 0.1 and 0.5 per operation");
 }
 
 TEST_CASE("a breach is said with its clause, when, where and what was seen")
@@ -157,7 +184,7 @@ TEST_CASE("a manifest's contract: listeners, bounds, epilogue, and what is refus
     refused(lab_json(R"({ "kind": "ws-listen", "connections": 2, "with_next": true }, { "kind": "http-churn" })"),
             "a ws-listen step cannot run at the same time");
     refused(lab_json(R"({ "kind": "http-churn" })", R"( "contract": { "bounds": [ { "metric": "x" } ] },)"),
-            "a bound needs min, max, max_rise or min_step");
+            "a bound needs min, max, max_rise, min_step, min_per_op or max_per_op");
     refused(lab_json(R"({ "kind": "http-churn" })", R"( "contract": { "bounds": [ { "metric": "x", "min": "some" } ] },)"),
             "\"listeners\"");
 }

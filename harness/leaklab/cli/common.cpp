@@ -170,6 +170,8 @@ std::string one_line(const run::result& r)
     {
         if(!r.stopped_serving.empty())
             return "LEAK: " + r.stopped_serving;
+        if(r.flagged().empty() && !r.over_limits.empty())
+            return "LEAK: past a limit of its contract: " + verdict::describe(r.over_limits.front());
         std::string names;
         for(auto& n : r.flagged())
             names += (names.empty() ? "" : ", ") + n;

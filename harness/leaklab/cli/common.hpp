@@ -98,6 +98,7 @@ int cmd_verify(const std::vector<std::string>& args);
 int cmd_probe(const std::vector<std::string>& args);
 int cmd_workloads(const std::vector<std::string>& args);
 int cmd_contract(const std::vector<std::string>& args);
+int cmd_doctor(const std::vector<std::string>& args);
 int cmd_hint(const std::vector<std::string>& args);
 int cmd_explain(const std::vector<std::string>& args);
 int cmd_watch(const std::vector<std::string>& args);

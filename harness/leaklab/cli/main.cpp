@@ -31,6 +31,7 @@ const char* overview =
     "  hint <lab> [--level N]        the lab's hints, one step at a time; the last level is the principle\n"
     "  explain <lab>                 the principle behind the fix (after you have tried)\n"
     "  contract <lab>                what the lab's server must keep doing, and how each promise is checked\n"
+    "  doctor                        which tools and presets work on this machine, and what limits them\n"
     "  workloads                     the workload kinds\n"
     "\n"
     "exit codes: 0 clean, 1 leak, 2 error, 3 inconclusive (probe only), 4 broken (the server broke its contract);\n"
@@ -92,6 +93,8 @@ int main(int argc, char* argv[])
             return cmd_workloads(args);
         if(cmd == "contract")
             return cmd_contract(args);
+        if(cmd == "doctor")
+            return cmd_doctor(args);
         std::cerr << "leaklab: unknown command '" << cmd << "'\n\n" << overview;
         return exit_error;
     }

@@ -60,6 +60,8 @@ void add_run(tally& t, const labs::manifest& lab, const std::string& variant, co
         // What rejected it: the breached clause, the flagged metrics, or the error.
         std::string why = r.verdict == verdict::outcome::broken && !r.breaches.empty() ? r.breaches.front().clause
                         : r.verdict == verdict::outcome::leak && !r.stopped_serving.empty() ? std::string("stopped serving")
+                        : r.verdict == verdict::outcome::leak && r.flagged().empty() && !r.over_limits.empty()
+                            ? "limit: " + r.over_limits.front().clause
                         : r.verdict == verdict::outcome::leak ? [&] {
                               std::string names;
                               for(auto& n : r.flagged())

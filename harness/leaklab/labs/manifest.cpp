@@ -140,7 +140,7 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
                         "method", "body", "body_bytes", "expect_status", "expect_body", "op_timeout_s", "settle_min_ms",
                         "from_round", "until_round", "fault", "latency_ms", "quiet_ms", "expect_header",
                         "expect_gzip", "keys", "with_next", "ping_every_ms", "push_every_ms", "expect_each",
-                        "trigger", "within_ms", "message_bytes", "expect_close_code"});
+                        "trigger", "within_ms", "message_bytes", "expect_close_code", "max_failure_rate"});
     workload::step_spec s;
     s.kind = r.string("kind");
     auto& kinds = workload::kinds();
@@ -174,6 +174,8 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
     s.latency_ms = r.number("latency_ms", 0, 0, 600'000);
     s.quiet_ms = r.number("quiet_ms", 0, 0, 600'000);
     s.expect_header = r.string("expect_header", "");
+    if(r.has("max_failure_rate"))
+        s.max_failure_rate = r.number("max_failure_rate", 0, 0, 1);
     s.message_bytes = r.count("message_bytes", 0, 0, 64 * 1024 * 1024);
     s.expect_close_code = static_cast<unsigned>(r.count("expect_close_code", 0, 1000, 4999));
     s.expect_gzip = r.boolean("expect_gzip", false);
@@ -227,9 +229,10 @@ std::vector<verdict::bound> parse_bounds(const json::value& v, const std::string
     for(std::size_t i = 0; i < v.as_array().size(); ++i)
     {
         const std::string at = where + "[" + std::to_string(i) + "]";
-        reader r(v.as_array()[i], at, {"metric", "min", "max", "max_rise", "min_step", "unit"});
+        reader r(v.as_array()[i], at, {"metric", "min", "max", "max_rise", "min_step", "min_per_op", "max_per_op", "unit", "limit"});
         verdict::bound b;
         b.metric = r.string("metric");
+        b.limit = r.boolean("limit", false);
         if(r.has("min") && r.at("min").is_string())
         {
             if(r.string("min") != "listeners")
@@ -244,9 +247,13 @@ std::vector<verdict::bound> parse_bounds(const json::value& v, const std::string
             b.max_rise = r.number("max_rise", 0, 0, 1e18);
         if(r.has("min_step"))
             b.min_step = r.number("min_step", 0, 0, 1e18);
+        if(r.has("min_per_op"))
+            b.min_per_op = r.number("min_per_op", 0, -1e18, 1e18);
+        if(r.has("max_per_op"))
+            b.max_per_op = r.number("max_per_op", 0, -1e18, 1e18);
         b.unit = r.string("unit", verdict::describe_metric(b.metric).unit == "bytes" ? "bytes" : "");
-        if(!b.min && !b.max && !b.max_rise && !b.min_listeners && !b.min_step)
-            throw manifest_error(at + ": a bound needs min, max, max_rise or min_step");
+        if(!b.min && !b.max && !b.max_rise && !b.min_listeners && !b.min_step && !b.min_per_op && !b.max_per_op)
+            throw manifest_error(at + ": a bound needs min, max, max_rise, min_step, min_per_op or max_per_op");
         if(b.min && b.max && *b.min > *b.max)
             throw manifest_error(at + ": min is above max");
         out.push_back(b);

@@ -174,7 +174,9 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
     // The contract: each breach, or that every clause held.
     for(auto& b : r.breaches)
         out << paint("contract broken", "1;35") << ": " << verdict::describe(b) << '\n';
-    if(r.breaches.empty() && r.clauses > 0 && r.verdict != verdict::outcome::error)
+    for(auto& b : r.over_limits)
+        out << paint("past a limit", "1;31") << ": " << verdict::describe(b) << '\n';
+    if(r.breaches.empty() && r.over_limits.empty() && r.clauses > 0 && r.verdict != verdict::outcome::error)
         out << "contract: all " << r.clauses << " clauses held (every reply checked"
             << (r.clauses > 1 ? "; see the lab's contract" : "") << ")\n";
     if(auto held = held_note(r))
@@ -194,6 +196,9 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
     out << '\n';
     if(r.verdict == verdict::outcome::leak && !r.stopped_serving.empty())
         out << "verdict: " << paint("LEAK", "1;31") << " (" << r.stopped_serving << ")\n";
+    else if(r.verdict == verdict::outcome::leak && r.flagged().empty() && !r.over_limits.empty())
+        out << "verdict: " << paint("LEAK", "1;31") << " (past a limit of its contract: " << r.over_limits.front().clause
+            << ")\n";
     else if(r.verdict == verdict::outcome::leak)
     {
         std::string names;
@@ -297,6 +302,11 @@ json::object to_json(const heading& h, const run::result& r)
                                         {"count", b.count},
                                         {"first", b.first}});
     o["breaches"] = std::move(breaches);
+    json::array limits;
+    for(auto& b : r.over_limits)
+        limits.push_back(json::object{{"clause", b.clause}, {"when", b.when}, {"step", b.step}, {"count", b.count},
+                                      {"first", b.first}});
+    o["over_limits"] = std::move(limits);
     o["contract_clauses"] = r.clauses;
     json::array warnings;
     for(auto& w : r.warnings)

@@ -386,6 +386,13 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
         std::size_t looks = 1;
         const auto load_started = steady_clock::now();
 
+        // A limit gone past: kept once, the first time, with what was seen.
+        auto over_limit = [&](const std::string& clause, const std::string& when, const std::string& step,
+                              std::size_t count, const std::string& what) {
+            if(std::none_of(r.over_limits.begin(), r.over_limits.end(), [&](auto& b) { return b.clause == clause; }))
+                r.over_limits.push_back({clause, when, step, count, what});
+        };
+
         // One pass over a list of steps (a round's, or the epilogue's): each step's replies
         // checked against its contract, a breach kept with when it happened.
         auto run_steps = [&](const std::vector<workload::step_spec>& steps, std::size_t round, round_record& rec,
@@ -407,6 +414,13 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                     rec.first_error = step.kind + ": " + sr.first_error;
                 if(sr.breaches > 0)
                     breaches.push_back({sr.breach_clause, when, step.kind, sr.breaches, sr.first_breach});
+                // A limit on the step's failures: past it is a LEAK, kept the first time.
+                if(p.contract && step.max_failure_rate && sr.ops > 0 &&
+                   double(sr.failed) > *step.max_failure_rate * double(sr.ops))
+                    over_limit("failure limit of " + step.kind + " " + step.path, when, step.kind, sr.failed,
+                               std::to_string(sr.failed) + " of " + std::to_string(sr.ops) + " operations failed, more than " +
+                                   std::to_string(*step.max_failure_rate * 100).substr(0, 4) + "% (first: " +
+                                   sr.first_error + ")");
                 settle_min = std::max(settle_min, step.settle_min_ms);
             };
             auto active = [&](const workload::step_spec& step) {
@@ -462,9 +476,15 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                     return it == x.values.end() ? std::nullopt : std::optional<double>(it->second);
                 };
                 // The sample before this one: the baseline for round 1, which is not a round of load.
-                auto previous = r.rounds.size() > 1 ? in(r.rounds.back()) : std::nullopt;
-                auto why = verdict::check_bound(b, in(rec), in(r.rounds.front()), engine.listeners(), previous);
-                if(why)
+                verdict::bound_context at;
+                at.baseline = in(r.rounds.front());
+                at.previous = r.rounds.size() > 1 ? in(r.rounds.back()) : std::nullopt;
+                at.listeners = engine.listeners();
+                at.ops = double(rec.cumulative_ops);
+                auto why = verdict::check_bound(b, in(rec), at);
+                if(why && b.limit)
+                    over_limit(verdict::describe(b), when, "metrics", 1, *why);
+                else if(why)
                     breaches.push_back({verdict::describe(b), when, "metrics", 1, *why});
             }
         };
@@ -644,7 +664,7 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
         for(auto& m : r.metrics)
             flags.push_back(m.flagged);
         const bool undecided = std::any_of(r.metrics.begin(), r.metrics.end(), [](auto& m) { return m.undecided; });
-        r.verdict = verdict::decide(flags, stopped.has_value(), undecided, !r.breaches.empty());
+        r.verdict = verdict::decide(flags, stopped.has_value() || !r.over_limits.empty(), undecided, !r.breaches.empty());
         std::size_t unsettled = std::count_if(r.rounds.begin(), r.rounds.end(), [](auto& x) { return !x.settled; });
         if(unsettled > 0)
             r.warnings.push_back(std::to_string(unsettled) + " of " + std::to_string(r.rounds.size()) +

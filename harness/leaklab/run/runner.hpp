@@ -92,6 +92,7 @@ struct result
     std::optional<held_clients> held;   // set when steps left clients hanging
     std::string stopped_serving;    // set when the server stopped answering after round 1: what was seen
     std::vector<leaklab::verdict::breach> breaches;  // the contract clauses the server broke (the run ends at the first round with one)
+    std::vector<leaklab::verdict::breach> over_limits;  // the contract's limits the server went past (each once; a LEAK)
     std::size_t clauses = 0;        // contract clauses checked: steps with a reply contract, listeners, bounds
     std::vector<round_record> rounds;
     std::vector<metric_result> metrics;

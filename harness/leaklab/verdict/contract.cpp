@@ -57,11 +57,19 @@ std::string describe(const bound& b)
     if(b.min_step)
         out += std::string(b.min || b.max || b.min_listeners || b.max_rise ? " and" : "") + " rises by at least " +
                value_text(*b.min_step, b.unit) + " every round";
+    char buf[96];
+    if(b.min_per_op && b.max_per_op)
+        std::snprintf(buf, sizeof buf, " rises between %.3g and %.3g per operation", *b.min_per_op, *b.max_per_op);
+    else if(b.min_per_op)
+        std::snprintf(buf, sizeof buf, " rises at least %.3g per operation", *b.min_per_op);
+    else if(b.max_per_op)
+        std::snprintf(buf, sizeof buf, " rises at most %.3g per operation", *b.max_per_op);
+    if(b.min_per_op || b.max_per_op)
+        out += std::string(b.min || b.max || b.min_listeners || b.max_rise || b.min_step ? " and" : "") + buf;
     return out;
 }
 
-std::optional<std::string> check_bound(const bound& b, std::optional<double> value, std::optional<double> baseline,
-                                       std::size_t listeners, std::optional<double> previous)
+std::optional<std::string> check_bound(const bound& b, std::optional<double> value, const bound_context& at)
 {
     if(!value)
         return b.metric + " is not exported any more (the contract needs it: " + describe(b) + ")";
@@ -70,15 +78,32 @@ std::optional<std::string> check_bound(const bound& b, std::optional<double> val
         return b.metric + " is " + value_text(v, b.unit) + ", below " + value_text(*b.min, b.unit);
     if(b.max && v > *b.max)
         return b.metric + " is " + value_text(v, b.unit) + ", above " + value_text(*b.max, b.unit);
-    if(b.min_listeners && v < double(listeners))
-        return b.metric + " is " + value_text(v, b.unit) + " while " + std::to_string(listeners) +
+    if(b.min_listeners && v < double(at.listeners))
+        return b.metric + " is " + value_text(v, b.unit) + " while " + std::to_string(at.listeners) +
                " listeners are connected";
-    if(b.min_step && previous && v - *previous < *b.min_step)
-        return b.metric + " went from " + value_text(*previous, b.unit) + " to " + value_text(v, b.unit) +
+    if(b.min_step && at.previous && v - *at.previous < *b.min_step)
+        return b.metric + " went from " + value_text(*at.previous, b.unit) + " to " + value_text(v, b.unit) +
                " in a round: it must rise by at least " + value_text(*b.min_step, b.unit) + " a round";
-    if(b.max_rise && baseline && v - *baseline > *b.max_rise)
-        return b.metric + " rose " + value_text(v - *baseline, b.unit) + " above its baseline " +
-               value_text(*baseline, b.unit) + ", more than " + value_text(*b.max_rise, b.unit);
+    if(b.max_rise && at.baseline && v - *at.baseline > *b.max_rise)
+        return b.metric + " rose " + value_text(v - *at.baseline, b.unit) + " above its baseline " +
+               value_text(*at.baseline, b.unit) + ", more than " + value_text(*b.max_rise, b.unit);
+    if(at.baseline && at.ops > 0 && (b.min_per_op || b.max_per_op))
+    {
+        const double per_op = (v - *at.baseline) / at.ops;
+        char buf[160];
+        if(b.min_per_op && per_op < *b.min_per_op)
+        {
+            std::snprintf(buf, sizeof buf, " rose %.3g per operation over %.0f operations, less than %.3g", per_op, at.ops,
+                          *b.min_per_op);
+            return b.metric + buf;
+        }
+        if(b.max_per_op && per_op > *b.max_per_op)
+        {
+            std::snprintf(buf, sizeof buf, " rose %.3g per operation over %.0f operations, more than %.3g", per_op, at.ops,
+                          *b.max_per_op);
+            return b.metric + buf;
+        }
+    }
     return std::nullopt;
 }
 

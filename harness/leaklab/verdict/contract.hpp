@@ -11,7 +11,8 @@
 
 namespace leaklab::verdict {
 
-// One broken promise: which clause, when, on which step, how often, and what was seen first.
+// One broken promise (or a limit gone past): which clause, when, on which step, how often,
+// and what was seen first.
 struct breach
 {
     std::string clause;     // "reply status", "pings", "bound scheduled_jobs", ...
@@ -24,25 +25,39 @@ struct breach
 // "reply status in round 3 (http-churn, 12 times): POST /readings answered 204, expected 400"
 std::string describe(const breach& b);
 
-// A clause on a metric, checked on every settled sample from the baseline on.
+// A clause on a metric, checked on every settled sample after a round.
 struct bound
 {
     std::string metric;
+    // A resource limit rather than a promise of service: going past it is a LEAK verdict
+    // (the server holds more than it may, as a leaky server does), and the run goes on.
+    bool limit = false;
     std::optional<double> min;           // the value never falls below this
     std::optional<double> max;           // ... nor rises above this
     std::optional<double> max_rise;      // ... nor rises more than this above its value at the baseline
     bool min_listeners = false;          // never below the number of ws-listen connections open
     std::optional<double> min_step;      // rises at least this much from one sample to the next (a log that is written)
+    std::optional<double> min_per_op;    // has risen at least this much per operation since the baseline
+    std::optional<double> max_per_op;    // ... and at most this much (e.g. one setup per connection, not per request)
     std::string unit;                    // "bytes": messages print KiB/MiB
 };
 
 // The clause in words: "scheduled_jobs stays between 1 and 1".
 std::string describe(const bound& b);
 
+// What a sample is checked against: the metric at the baseline and in the sample before,
+// the listeners held open, and the operations run since the baseline.
+struct bound_context
+{
+    std::optional<double> baseline;
+    std::optional<double> previous;
+    std::size_t listeners = 0;
+    double ops = 0;
+};
+
 // What breaks the bound in this sample, if anything. `value` is nullopt when the server does
 // not export the metric (a counter removed is a breach, not a pass).
-std::optional<std::string> check_bound(const bound& b, std::optional<double> value, std::optional<double> baseline,
-                                       std::size_t listeners, std::optional<double> previous = std::nullopt);
+std::optional<std::string> check_bound(const bound& b, std::optional<double> value, const bound_context& at);
 
 } // namespace leaklab::verdict
 

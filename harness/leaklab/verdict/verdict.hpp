@@ -64,8 +64,8 @@ metric_judgement judge_failures(const std::vector<round_ops>& rounds, const metr
 
 // The verdict: broken when the server broke its contract (whatever grew: a server that
 // does not do its job is not judged a fix); else leak when any judged metric is flagged or
-// the server stopped serving; otherwise inconclusive when a metric could not be decided at
-// this run's size; else clean.
+// the server stopped serving (or went past a limit of its contract: `stopped` says either);
+// otherwise inconclusive when a metric could not be decided at this run's size; else clean.
 outcome decide(const std::vector<bool>& flagged, bool stopped, bool undecided = false, bool breached = false);
 
 } // namespace leaklab::verdict

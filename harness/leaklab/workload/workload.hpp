@@ -51,6 +51,9 @@ struct step_spec
     bool expect_gzip = false;         // http-*: the body is gzip (Content-Encoding: gzip) and inflates; expect_body applies to the text
     std::size_t keys = 0;             // "{k}" = the request counter modulo keys; 0: "{k}" is the counter itself
     bool with_next = false;           // run at the same time as the next step; the round waits for both
+    // A limit of the contract: in any round, at most this fraction of the step's operations may
+    // fail (time out, be reset, get a 503). Going past it is a LEAK verdict, and the run goes on.
+    std::optional<double> max_failure_rate;
     double op_timeout_s = 10;         // one operation's deadline
     double settle_min_ms = 0;         // wait at least this long before sampling after this step
     std::size_t from_round = 0;       // run only from this round on (0 = every round)
