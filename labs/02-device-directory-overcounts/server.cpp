@@ -1,5 +1,6 @@
 // Telemetry gateway, device feeds: each device streams readings over a WebSocket
-// and is listed in the directory while it is online.
+// (/feed?device=ID) and is listed in the directory while it is online; the
+// dashboard looks a device up with GET /devices/ID.
 #include "directory.hpp"
 
 #include <labkit/server.hpp>
@@ -9,7 +10,10 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <chrono>
 #include <memory>
+#include <string>
+#include <string_view>
 
 using net::use_awaitable;
 constexpr auto no_throw = net::as_tuple(use_awaitable);
@@ -34,16 +38,28 @@ private:
     static net::awaitable<void> serve(std::shared_ptr<device_session> self)
     {
         auto& ws = self->ws_;
+
+        // Read the request: a device opening its feed, or the dashboard looking one up
+        beast::flat_buffer buffer;
+        http::request<http::string_body> req;
+        beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(30));
+        auto [hec, hn] = co_await http::async_read(ws.next_layer(), buffer, req, no_throw);
+        if(hec)
+            co_return fail(hec, "read");
+        if(!websocket::is_upgrade(req))
+            co_return co_await lookup(self, req);
+
+        // The WebSocket layer times the feed from here on
+        beast::get_lowest_layer(ws).expires_never();
         ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
 
-        // Accept the handshake, then list the device as online
-        auto [aec] = co_await ws.async_accept(no_throw);
+        // Accept the handshake, then list the device as online under its id
+        auto [aec] = co_await ws.async_accept(req, no_throw);
         if(aec)
             co_return fail(aec, "accept");
-        self->id_ = devices().join(self);
+        self->id_ = devices().join(device_id(req.target()), self);
 
         // Acknowledge every reading by echoing it back
-        beast::flat_buffer buffer;
         for(;;)
         {
             auto [rec, rn] = co_await ws.async_read(buffer, no_throw);
@@ -58,6 +74,36 @@ private:
                 co_return fail(wec, "write");
             buffer.consume(buffer.size());
         }
+    }
+
+    // The device's id from /feed?device=ID
+    static std::string device_id(std::string_view target)
+    {
+        auto at = target.find("device=");
+        if(at == std::string_view::npos)
+            return {};
+        auto id = target.substr(at + 7);
+        return std::string(id.substr(0, id.find('&')));
+    }
+
+    // GET /devices/ID: 200 while that device is online, 404 otherwise
+    static net::awaitable<void> lookup(std::shared_ptr<device_session> self, const http::request<http::string_body>& req)
+    {
+        std::string_view target = req.target(), prefix = "/devices/";
+        bool online = req.method() == http::verb::get && target.starts_with(prefix) &&
+                      devices().find(target.substr(prefix.size())) != nullptr;
+        http::response<http::string_body> res{online ? http::status::ok : http::status::not_found, req.version()};
+        res.set(http::field::server, "telemetry-gateway");
+        res.set(http::field::content_type, "application/json");
+        res.body() = online ? R"({"online":true})" : R"({"online":false})";
+        res.keep_alive(false);
+        res.prepare_payload();
+        auto& stream = self->ws_.next_layer();
+        auto [wec, wn] = co_await http::async_write(stream, res, no_throw);
+        if(wec)
+            co_return fail(wec, "write");
+        beast::error_code ec;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     }
 };
 

@@ -15,6 +15,10 @@ std::string describe(const http::request<http::string_body>& req)
            std::to_string(req.body().size()) + " bytes)";
 }
 
+// What the audit did, for the operators: uploads it watched, and uploads it logged as unanswered
+labkit::gauge& uploads_audited = labkit::named_gauge("uploads_audited", "Uploads whose audit clock was started");
+labkit::gauge& audit_log_lines = labkit::named_gauge("audit_log_lines", "Uploads logged as unanswered after the audit window");
+
 class session : public std::enable_shared_from_this<session>
 {
     beast::tcp_stream stream_;
@@ -63,10 +67,13 @@ public:
     // Start the audit clock: a request still unanswered when it runs out is logged
     void start_audit()
     {
+        uploads_audited.add();
         auto audit = std::make_shared<net::steady_timer>(stream_.get_executor(), audit_window_);
         audit->async_wait([audit, req = req_](beast::error_code ec) {
-            if(!ec)
-                std::clog << "audit: unanswered after the audit window: " << describe(req) << '\n';
+            if(ec)
+                return;
+            audit_log_lines.add();
+            std::clog << "audit: unanswered after the audit window: " << describe(req) << '\n';
         });
     }
 

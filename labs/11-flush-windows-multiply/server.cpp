@@ -67,10 +67,12 @@ class flush_schedule
     net::strand<net::any_io_executor> strand_;
     aggregates& totals_;
     labkit::gauge& jobs_ = labkit::named_gauge("scheduled_jobs", "Periodic flush jobs running");
+    labkit::gauge& period_ = labkit::named_gauge("flush_period_ms", "Period of the newest flush job, in ms");
 
     net::awaitable<void> flush_every(std::chrono::milliseconds period)
     {
         labkit::scoped_count running(jobs_);
+        period_.set(period.count());
         net::steady_timer timer(strand_);
         for(;;)
         {

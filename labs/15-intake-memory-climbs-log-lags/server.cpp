@@ -29,6 +29,7 @@ class access_log
     std::ofstream file_;
     std::chrono::milliseconds sink_;
     labkit::gauge& depth_ = labkit::named_gauge("log_queue_depth", "access-log lines waiting for the writer");
+    labkit::gauge& written_ = labkit::named_gauge("log_lines_written", "access-log lines written to the file");
 
 public:
     access_log(net::any_io_executor ex, const fs::path& file, std::chrono::milliseconds sink)
@@ -66,6 +67,7 @@ public:
             {
                 file_ << line << '\n';
                 file_.flush();
+                written_.add();
             }
             timer_.expires_after(sink_);
             auto [ec] = co_await timer_.async_wait(no_throw);

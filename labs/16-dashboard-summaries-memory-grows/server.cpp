@@ -92,13 +92,17 @@ http::response<http::string_body> handle(const http::request<http::string_body>&
 
     if(req.method() == http::verb::get && !device.empty())
     {
-        // Serve the cached summary, or render it and cache it
+        // Serve the cached summary, or render it and cache it; X-Cache says which
         if(auto cached = cache().find(target))
+        {
             res.body() = std::move(*cached);
+            res.set("X-Cache", "HIT");
+        }
         else
         {
             res.body() = render_summary(device);
             cache().put(target, res.body());
+            res.set("X-Cache", "MISS");
         }
     }
     else

@@ -11,6 +11,9 @@
 #include <string>
 #include <string_view>
 
+// Deflate streams set up since the start: one per connection, however many exports it carries.
+labkit::gauge& deflate_streams = labkit::named_gauge("deflate_streams", "Deflate streams set up, one per connection");
+
 // A day of readings for one device, one line every five minutes.
 std::string device_history(std::string_view device)
 {
@@ -58,6 +61,7 @@ public:
         // One gzip stream (windowBits 15 + 16) for every response on this connection
         if(deflateInit2(&zs_, level_, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
             return fail(beast::error_code(ENOMEM, beast::generic_category()), "deflateInit2");
+        deflate_streams.add();
 
         net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
     }

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -16,7 +18,7 @@ class device_session;
 class directory
 {
     std::mutex mutex_;
-    std::unordered_map<std::uint64_t, std::weak_ptr<device_session>> devices_;
+    std::unordered_map<std::uint64_t, std::pair<std::string, std::weak_ptr<device_session>>> devices_;
     std::uint64_t next_id_ = 0;
     labkit::gauge& online_ = labkit::named_gauge("devices_online", "Devices the dashboard shows as online");
 
@@ -45,22 +47,25 @@ public:
         std::uint64_t id() const { return id_; }
     };
 
-    // Register a device that just connected; it stays listed while the membership lives.
-    membership join(std::weak_ptr<device_session> device)
+    // Register a device that just connected under its device id; it stays listed while the membership lives.
+    membership join(std::string device_id, std::weak_ptr<device_session> device)
     {
         std::lock_guard lock(mutex_);
         auto id = ++next_id_;
-        devices_.emplace(id, std::move(device));
+        devices_.emplace(id, std::pair(std::move(device_id), std::move(device)));
         online_.set(static_cast<std::int64_t>(devices_.size()));
         return membership(this, id);
     }
 
-    // The device with this id, if it is online.
-    std::shared_ptr<device_session> find(std::uint64_t id)
+    // The device with this device id, if it is online.
+    std::shared_ptr<device_session> find(std::string_view device_id)
     {
         std::lock_guard lock(mutex_);
-        auto it = devices_.find(id);
-        return it == devices_.end() ? nullptr : it->second.lock();
+        for(auto& [id, entry] : devices_)
+            if(entry.first == device_id)
+                if(auto device = entry.second.lock())
+                    return device;
+        return nullptr;
     }
 };
 

@@ -15,6 +15,10 @@ std::string describe(const http::request<http::string_body>& req)
            std::to_string(req.body().size()) + " bytes)";
 }
 
+// What the audit did, for the operators: uploads it watched, and uploads it logged as unanswered
+labkit::gauge& uploads_audited = labkit::named_gauge("uploads_audited", "Uploads whose audit clock was started");
+labkit::gauge& audit_log_lines = labkit::named_gauge("audit_log_lines", "Uploads logged as unanswered after the audit window");
+
 class session : public std::enable_shared_from_this<session>
 {
     beast::tcp_stream stream_;
@@ -65,10 +69,13 @@ public:
     // The session owns the clock, and the handler holds only the line it would log.
     void start_audit()
     {
+        uploads_audited.add();
         audit_.expires_after(audit_window_);
         audit_.async_wait([what = describe(req_)](beast::error_code ec) {
-            if(!ec)
-                std::clog << "audit: unanswered after the audit window: " << what << '\n';
+            if(ec)
+                return;
+            audit_log_lines.add();
+            std::clog << "audit: unanswered after the audit window: " << what << '\n';
         });
     }
 

@@ -67,17 +67,20 @@ class flush_schedule
     net::strand<net::any_io_executor> strand_;
     aggregates& totals_;
     labkit::gauge& jobs_ = labkit::named_gauge("scheduled_jobs", "Periodic flush jobs running");
+    labkit::gauge& period_ = labkit::named_gauge("flush_period_ms", "Period of the newest flush job, in ms");
     std::shared_ptr<net::cancellation_signal> stop_;
 
     net::awaitable<void> flush_every(std::chrono::milliseconds period)
     {
         labkit::scoped_count running(jobs_);
+        period_.set(period.count());
         net::steady_timer timer(strand_);
         for(;;)
         {
             timer.expires_after(period);
             auto [ec] = co_await timer.async_wait(no_throw);
-            if(ec)
+            // A stopped job flushes no more, even when its timer fired just before the stop
+            if(ec || (co_await net::this_coro::cancellation_state).cancelled() != net::cancellation_type::none)
                 co_return;
             totals_.flush();
         }

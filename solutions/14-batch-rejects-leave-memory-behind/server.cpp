@@ -1,7 +1,7 @@
 // Telemetry gateway, HTTP API: each device uploads its batch of readings with
 // POST /devices/<id>/batch. The API documents a limit of 1 MiB per batch. The
 // last upload of each device is kept, accepted or not, so support can see what
-// a device sent.
+// a device sent (GET /devices/<id>/batch).
 #include <labkit/server.hpp>
 
 #include <chrono>
@@ -82,6 +82,18 @@ public:
         {
             res_.result(http::status::not_found);
             res_.body() = R"({"error":"no such resource"})";
+        }
+        else if(req.method() == http::verb::get)
+        {
+            // Show support what the device sent last
+            auto it = last_uploads().find(device);
+            if(it == last_uploads().end())
+            {
+                res_.result(http::status::not_found);
+                res_.body() = R"({"error":"nothing uploaded yet"})";
+            }
+            else
+                res_.body() = it->second;
         }
         else if(req.method() != http::verb::post)
         {

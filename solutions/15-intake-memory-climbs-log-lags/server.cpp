@@ -30,6 +30,7 @@ class access_log
     std::chrono::milliseconds sink_;
     std::size_t limit_;
     labkit::gauge& depth_ = labkit::named_gauge("log_queue_depth", "access-log lines waiting for the writer");
+    labkit::gauge& written_ = labkit::named_gauge("log_lines_written", "access-log lines written to the file");
     labkit::gauge& dropped_ = labkit::named_gauge("log_lines_dropped", "access-log lines dropped on a full queue");
 
 public:
@@ -68,6 +69,7 @@ public:
                 for(auto& line : batch)
                     file_ << line << '\n';
                 file_.flush();
+                written_.add(static_cast<std::int64_t>(batch.size()));
             }
             timer_.expires_after(sink_);
             auto [ec] = co_await timer_.async_wait(no_throw);

@@ -1,7 +1,8 @@
 // Telemetry gateway, HTTP API: devices append readings to their own log with
-// POST /devices/<device>/readings, one JSON object per request. Each device's log
-// is a plain file, one line per reading, in a spool directory that the gateway
-// creates when it starts (and removes when it stops).
+// POST /devices/<device>/readings, one JSON object per request, and the support
+// desk reads a log back with GET on the same path. Each device's log is a plain
+// file, one line per reading, in a spool directory that the gateway creates when
+// it starts (and removes when it stops).
 #include <labkit/server.hpp>
 
 #include <dirent.h>
@@ -11,6 +12,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -47,6 +50,16 @@ http::status append_reading(const std::filesystem::path& log, const std::string&
     std::string line = reading + '\n';
     bool written = ::write(fd.get(), line.data(), line.size()) == static_cast<ssize_t>(line.size());
     return written ? http::status::no_content : http::status::insufficient_storage;
+}
+
+// Read a device's whole log into `out`.
+http::status read_log(const std::filesystem::path& log, std::string& out)
+{
+    std::ifstream in(log, std::ios::binary);
+    if(!in)
+        return std::filesystem::exists(log) ? http::status::service_unavailable : http::status::not_found;
+    out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    return http::status::ok;
 }
 
 // The spool directory: a fresh directory under /tmp, removed with its files at stop.
@@ -128,13 +141,14 @@ public:
         res_.set(http::field::server, "telemetry-gateway");
         res_.set(http::field::content_type, "application/json");
 
-        // Only POST /devices/<device>/readings, with a plain device name
+        // Only POST or GET /devices/<device>/readings, with a plain device name
         std::string_view target = req_.target();
         std::string_view prefix = "/devices/", suffix = "/readings";
         std::string_view device;
         if(target.starts_with(prefix) && target.ends_with(suffix) && target.size() > prefix.size() + suffix.size())
             device = target.substr(prefix.size(), target.size() - prefix.size() - suffix.size());
-        if(req_.method() != http::verb::post || device.empty() ||
+        bool get = req_.method() == http::verb::get;
+        if((req_.method() != http::verb::post && !get) || device.empty() ||
            device.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string_view::npos)
         {
             res_.result(http::status::not_found);
@@ -143,9 +157,12 @@ public:
             return;
         }
 
-        // Store the reading in the device's log
-        res_.result(append_reading(logs_ / (std::string(device) + ".log"), req_.body()));
-        if(res_.result() != http::status::no_content)
+        // Send the device's log back (GET), or store the reading in it (POST)
+        auto log = logs_ / (std::string(device) + ".log");
+        res_.result(get ? read_log(log, res_.body()) : append_reading(log, req_.body()));
+        if(res_.result() == http::status::ok)
+            res_.set(http::field::content_type, "application/x-ndjson");
+        else if(res_.result() != http::status::no_content)
             res_.body() = R"({"error":")" + std::string(res_.reason()) + R"("})";
         res_.prepare_payload();
     }
