@@ -40,7 +40,7 @@ build_pkgs=(cmake ninja-build g++ make pkg-config git patch
             libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
             catch2 zlib1g-dev)
 # nginx: a real server no one here wrote, probed on loopback by the tests (never started as a service).
-tool_pkgs=(valgrind libgoogle-perftools-dev google-perftools heaptrack wrk redis-server nginx procps python3 file)
+tool_pkgs=(valgrind libgoogle-perftools-dev google-perftools heaptrack wrk redis-server nginx procps python3 file rsync)
 pi_pkgs=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
 # The workshop deck (scripts/build-slides.sh): Debian's chromium renders the PDF, poppler-utils
 # checks it (pdfinfo, pdftoppm). Node.js and npm run Marp; a machine that already has a node
@@ -51,7 +51,9 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 # Target packages unpacked into the Pi root, per Debian architecture.
 pi_root=${LEAKLAB_PI_ROOT:-/opt/leaklab/pi}
-pi_target_pkgs=(zlib1g zlib1g-dev)
+# zlib for lab 17; Boost.JSON and Program_options (the runtime libraries) for a cross-built
+# leaklab that scripts/pi-deploy.sh carries to a board.
+pi_target_pkgs=(zlib1g zlib1g-dev libboost-json1.81.0 libboost-program-options1.81.0)
 declare -A pi_triple=([arm64]=aarch64-linux-gnu [armhf]=arm-linux-gnueabihf)
 
 pkgs=("${build_pkgs[@]}" "${tool_pkgs[@]}" "${slides_pkgs[@]}")
@@ -76,7 +78,11 @@ installed() {
     | grep -Eq "^install ok installed ($native|all)\$"
 }
 # A Pi target root is ready when its stamp lists the packages it was unpacked from.
-pi_root_ready() { [ -f "$pi_root/${pi_triple[$1]}/.leaklab-root" ]; }
+pi_root_ready() {
+  local stamp="$pi_root/${pi_triple[$1]}/.leaklab-root" p
+  [ -f "$stamp" ] || return 1
+  for p in "${pi_target_pkgs[@]}"; do grep -q "^$p:$1 " "$stamp" || return 1; done
+}
 
 # Marp for the deck, pinned in slides/package-lock.json: npm ci when slides/node_modules is
 # missing or older than the lock file. The only download the deck needs happens here.

@@ -1,7 +1,9 @@
 #include "leaklab/cli/common.hpp"
 
 #include "leaklab/labs/build.hpp"
+#include "leaklab/process/platform.hpp"
 #include "leaklab/verdict/metrics.hpp"
+#include "leaklab/workload/workload.hpp"
 
 #include <unistd.h>
 
@@ -25,6 +27,7 @@ po::options_description common_options(common& c, unsigned sets)
         d.add_options()
             ("rounds", po::value<std::size_t>(&c.rounds), "rounds of workload (default: the lab's)")
             ("scale", po::value<double>(&c.scale), "multiply connections per round by this (e.g. 0.25 under qemu)")
+            ("profile", po::value<std::string>(&c.profile), "desktop (default) or pi: churn, concurrency, timeouts and memory in flight scaled to a Raspberry Pi-class board")
             ("keep-logs", po::bool_switch(&c.keep_logs), "keep the server's stdout/stderr logs after a run");
     if((sets & opts_build) && (sets & opts_run))
         d.add_options()("no-build", po::bool_switch(&c.no_build), "run the binaries as they are; never run cmake");
@@ -65,15 +68,16 @@ po::variables_map parse(const std::vector<std::string>& args, const po::options_
     }
     if(vm.count("root"))
         c.root = vm["root"].as<std::string>();
-    else if(const char* env = std::getenv("LEAKLAB_ROOT"))
-        c.root = env;
     else
-        c.root = LEAKLAB_SOURCE_DIR;
+        c.root = labs::own_root();
     if(vm.count("build-dir"))
         c.build_dir = vm["build-dir"].as<std::string>();
     c.color = ::isatty(STDOUT_FILENO) && !vm.count("no-color") && !std::getenv("NO_COLOR");
     if(!(c.scale > 0 && c.scale <= 100))
         throw usage_error("--scale wants a number in (0, 100]");
+    c.scale_given = vm.count("scale") > 0;
+    if(c.profile != "desktop" && c.profile != "pi")
+        throw usage_error("--profile wants desktop or pi, not '" + c.profile + "'");
     if(vm.count("rounds") && (c.rounds < run::min_trend_rounds + 1 || c.rounds > 1000))
         throw usage_error("--rounds wants " + std::to_string(run::min_trend_rounds + 1) +
                           " to 1000 (one warm-up round, then enough rounds to judge a trend)");
@@ -87,11 +91,32 @@ run::plan adjusted(run::plan p, const common& c)
         p.rounds = c.rounds;
         p.warmup_rounds = std::min(p.warmup_rounds, p.rounds - run::min_trend_rounds);
     }
-    for(auto& s : p.steps)
+    const bool pi = c.profile == "pi";
+    const double scale = pi && !c.scale_given ? 0.25 : c.scale;
+    if(pi)
     {
-        s.connections = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(double(s.connections) * c.scale)));
-        s.concurrency = std::min(s.concurrency, s.connections);
+        p.round_timeout_s *= 4;
+        p.settle_max *= 2;
     }
+    // A board's memory: what one step's clients send at once stays under a sixteenth of it.
+    const double memory = pi ? process::read_platform().memory_bytes : 0;
+    auto adjust = [&](workload::step_spec& s, bool scaled) {
+        if(scaled && !workload::find_kind(s.kind)->listens)
+            s.connections = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(double(s.connections) * scale)));
+        s.concurrency = std::min(s.concurrency, s.connections);
+        if(!pi)
+            return;
+        s.concurrency = std::min<std::size_t>(s.concurrency, 8);
+        s.op_timeout_s *= 4;
+        s.within_ms *= 2;
+        const double in_flight = double(std::max(s.body_bytes, s.message_bytes));
+        while(memory > 0 && s.concurrency > 1 && in_flight * double(s.concurrency) > memory / 16)
+            --s.concurrency;
+    };
+    for(auto& s : p.steps)
+        adjust(s, true);
+    for(auto& s : p.epilogue)
+        adjust(s, false);
     return p;
 }
 

@@ -43,7 +43,9 @@ struct common
     bool keep_logs = false;
     bool no_build = false;
     double scale = 1;
+    bool scale_given = false;
     std::size_t rounds = 0;
+    std::string profile = "desktop";  // or "pi": a Raspberry Pi-class board (see adjusted())
 };
 
 // Which common options a command takes: every command has --root, --quiet, --no-color
@@ -57,7 +59,10 @@ po::options_description common_options(common& c, unsigned sets = opts_lab);
 po::variables_map parse(const std::vector<std::string>& args, const po::options_description& d,
                         const po::positional_options_description& pos, common& c, const std::string& usage);
 
-// The plan adjusted by --rounds and --scale.
+// The plan adjusted by --rounds, --scale and --profile. The pi profile scales churn to a
+// quarter (unless --scale says otherwise), runs at most 8 clients of a step at once, gives
+// every operation, round and settle four (settle: two) times as long, and keeps a step's
+// bodies in flight under a sixteenth of the board's memory. Thresholds stay per operation.
 run::plan adjusted(run::plan p, const common& c);
 
 // Removes a run's server logs unless kept (--keep-logs) or needed (an error).

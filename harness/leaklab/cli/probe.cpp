@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <fstream>
 #include <iostream>
@@ -83,6 +85,9 @@ int cmd_probe(const std::vector<std::string>& args)
         plan.patience_s = patience;
     // Byte metrics judged by what this run can resolve, extended while it cannot decide.
     plan.evidence = true;
+    // Growth is never evidence below 16 pages of RSS: 64 KiB with 4 KiB pages, more on a
+    // kernel with larger ones (a Pi 5's 16 KiB pages: 256 KiB).
+    plan.evidence_rule.floor = std::max(plan.evidence_rule.floor, 16.0 * double(::sysconf(_SC_PAGESIZE)));
     // Twelve rounds that each wait out a 5 s deadline take about 65 s: the default cap of a
     // workload that leaves clients hanging leaves room for one extension of them.
     const bool holds = std::any_of(plan.steps.begin(), plan.steps.end(), [](auto& s) {

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -48,14 +49,41 @@ std::string read_text(const std::filesystem::path& file)
 
 } // namespace
 
+std::filesystem::path own_tree()
+{
+    std::error_code ec;
+    auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if(!ec)
+    {
+        auto tree = exe.parent_path().parent_path();
+        if(std::filesystem::exists(tree / "leaklab-build.json", ec))
+            return tree;
+    }
+    return LEAKLAB_BINARY_DIR;
+}
+
+std::filesystem::path own_root()
+{
+    if(const char* env = std::getenv("LEAKLAB_ROOT"))
+        return env;
+    boost::system::error_code ec;
+    auto v = json::parse(read_text(own_tree() / "leaklab-build.json"), ec);
+    if(!ec && v.is_object() && v.as_object().contains("source_dir") && v.as_object().at("source_dir").is_string())
+    {
+        // "." : a deployed kit is its own checkout.
+        std::string dir(v.as_object().at("source_dir").as_string());
+        return dir == "." ? own_tree() : std::filesystem::path(dir);
+    }
+    return LEAKLAB_SOURCE_DIR;
+}
+
 build_tree open_build_tree(const std::filesystem::path& root, const std::string& preset,
                            const std::filesystem::path& build_dir, bool quiet, bool no_build)
 {
     build_tree t;
     t.root = root;
     t.preset = preset;
-    t.dir = !build_dir.empty() ? build_dir : !preset.empty() ? root / "build" / preset
-                                                              : std::filesystem::path(LEAKLAB_BINARY_DIR);
+    t.dir = !build_dir.empty() ? build_dir : !preset.empty() ? root / "build" / preset : own_tree();
     auto info_file = t.dir / "leaklab-build.json";
     if(!std::filesystem::exists(info_file))
     {
@@ -77,6 +105,7 @@ build_tree open_build_tree(const std::filesystem::path& root, const std::string&
     t.sanitizer = str("sanitizer");
     t.build_type = str("build_type");
     t.toolchain_file = str("toolchain_file");
+    t.prebuilt = str("prebuilt") == "1";
     if(o.contains("runner") && o.at("runner").is_array())
         for(auto& part : o.at("runner").as_array())
             if(part.is_string())
@@ -107,11 +136,16 @@ std::string student_tree_name(const std::string& lab_id, const std::filesystem::
 std::filesystem::path build_variant(const build_tree& tree, const manifest& lab, const std::string& variant,
                                     const std::optional<std::filesystem::path>& source, bool quiet, bool no_build)
 {
-    if(no_build && !source)
+    if(tree.prebuilt && source)
+        throw build_error(tree.dir.string() + " is a deployed kit: it runs the servers built with it, and builds "
+                          "nothing. Build your copy with the cross preset on the desktop and deploy it (README, "
+                          "Raspberry Pi), or build on the board from a checkout");
+    if((no_build || tree.prebuilt) && !source)
     {
         auto binary = tree.dir / "bin" / ("lab" + lab.id + "-" + variant);
         if(!std::filesystem::exists(binary))
-            throw build_error(binary.string() + " does not exist; build it (or drop --no-build)");
+            throw build_error(binary.string() + " does not exist; build it" +
+                              (tree.prebuilt ? " (and deploy it again)" : " (or drop --no-build)"));
         return binary;
     }
     std::filesystem::create_directories(tree.dir / "leaklab-logs");

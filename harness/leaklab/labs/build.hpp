@@ -26,7 +26,16 @@ struct build_tree
     std::string sanitizer;
     std::string build_type;
     std::string toolchain_file;
+    bool prebuilt = false;               // a deployed kit (scripts/pi-deploy.sh): run what is there, build nothing
 };
+
+// The build tree this leaklab came from: the folder above its own executable when that holds
+// a leaklab-build.json (a build tree, or a kit deployed to a board), else the tree it was
+// built in. What a leaklab uses when neither --preset nor --build-dir says otherwise.
+std::filesystem::path own_tree();
+
+// The checkout this leaklab belongs to: $LEAKLAB_ROOT, else its own tree's source_dir.
+std::filesystem::path own_root();
 
 // The build tree for a preset or a directory (default: the tree leaklab itself was
 // built in). A preset that was never configured is configured now.

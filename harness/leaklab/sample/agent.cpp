@@ -29,8 +29,12 @@ using namespace std::chrono;
 
 std::optional<fs::path> agent_library()
 {
-    fs::path lib = fs::path(LEAKLAB_BINARY_DIR) / "lib" / "libleaklab-agent.so";
+    // Beside this leaklab (its build tree, or a deployed kit), else where it was built.
     std::error_code ec;
+    auto exe = fs::read_symlink("/proc/self/exe", ec);
+    if(!ec && fs::is_regular_file(exe.parent_path().parent_path() / "lib" / "libleaklab-agent.so", ec))
+        return exe.parent_path().parent_path() / "lib" / "libleaklab-agent.so";
+    fs::path lib = fs::path(LEAKLAB_BINARY_DIR) / "lib" / "libleaklab-agent.so";
     if(fs::is_regular_file(lib, ec))
         return lib;
     return std::nullopt;

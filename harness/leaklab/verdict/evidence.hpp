@@ -40,7 +40,7 @@ struct evidence_rule
     double target_per_op = 64;       // bytes per operation: the smallest leak to find
     double alpha = 0.001;            // over every look together
     std::size_t looks = 3;           // judgements of one run at most (the first and two extensions)
-    double floor = 64 * 1024;        // growth is never evidence below this (16 pages of RSS)
+    double floor = 64 * 1024;        // growth is never evidence below this (16 pages of RSS; probe raises it for larger pages)
     double noise_multiple = 6;       // nor below this many times the series' own noise
     double confidence = 0.99;        // of the upper bounds that call a metric clean
     std::string unit = "bytes";
