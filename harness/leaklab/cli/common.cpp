@@ -101,13 +101,20 @@ run::plan adjusted(run::plan p, const common& c)
     // A board's memory: what one step's clients send at once stays under a sixteenth of it.
     const double memory = pi ? process::read_platform().memory_bytes : 0;
     auto adjust = [&](workload::step_spec& s, bool scaled) {
-        if(scaled && !workload::find_kind(s.kind)->listens)
-            s.connections = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(double(s.connections) * scale)));
+        // Kept-alive clients send fewer requests each, so as many clients are there at once;
+        // a step that repeats keys still asks for every key: a smaller run must not make a
+        // warm cache look cold or a calibrated sensor look uncalibrated.
+        auto scaled_count = [&](std::size_t n) {
+            return std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(double(n) * scale)));
+        };
+        if(scaled && s.kind == "http-keepalive" && s.requests > 1)
+            s.requests = scaled_count(s.requests);
+        else if(scaled && !workload::find_kind(s.kind)->listens)
+            s.connections = std::max(std::min(s.keys, s.connections), scaled_count(s.connections));
         s.concurrency = std::min(s.concurrency, s.connections);
         if(!pi)
             return;
-        s.concurrency = std::min<std::size_t>(s.concurrency, 8);
-        s.op_timeout_s *= 4;
+        // An operation's own deadline is part of the contract (an answer within 0.5 s): it stays.
         s.within_ms *= 2;
         const double in_flight = double(std::max(s.body_bytes, s.message_bytes));
         while(memory > 0 && s.concurrency > 1 && in_flight * double(s.concurrency) > memory / 16)
@@ -164,6 +171,10 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
     if(auto* fx = fixture_of(lab, variant))
         out.heading.variant = "wrong fix " + fx->name;
     auto plan = adjusted(lab.plan, c);
+    // A descriptor limit chosen so that a leak exhausts it within the run shrinks with the run.
+    const double scale = c.profile == "pi" && !c.scale_given ? 0.25 : c.scale;
+    if(t.nofile && scale < 1)
+        t.nofile = std::max<std::uint64_t>(64, static_cast<std::uint64_t>(std::llround(double(*t.nofile) * scale)));
     // What the sanitizer's runtime makes meaningless as growth evidence (the catalog says).
     for(auto& [name, why] : verdict::not_judged_under(tree.sanitizer))
         plan.unjudged[name] = why;

@@ -60,9 +60,9 @@ po::variables_map parse(const std::vector<std::string>& args, const po::options_
                         const po::positional_options_description& pos, common& c, const std::string& usage);
 
 // The plan adjusted by --rounds, --scale and --profile. The pi profile scales churn to a
-// quarter (unless --scale says otherwise), runs at most 8 clients of a step at once, gives
-// every operation, round and settle four (settle: two) times as long, and keeps a step's
-// bodies in flight under a sixteenth of the board's memory. Thresholds stay per operation.
+// quarter (unless --scale says otherwise), gives every round four times as long, settling
+// and a listener's time to be told twice as long, and keeps a step's bodies in flight under
+// a sixteenth of the board's memory. Thresholds, and an operation's own deadline, stay.
 run::plan adjusted(run::plan p, const common& c);
 
 // Removes a run's server logs unless kept (--keep-logs) or needed (an error).
