@@ -18,10 +18,11 @@ done
 file "$tmp/pi/bin/leaklab" | grep -q "ARM aarch64" || fail "bin/leaklab is not an aarch64 program: $(file "$tmp/pi/bin/leaklab")"
 [ ! -e "$tmp/pi/labs/01-live-feed-memory-climbs/CMakeLists.txt" ] || fail "the kit carries build files"
 
-# The board's leaklab, run the way the pi presets run their servers here.
-pi=/opt/leaklab/pi/aarch64-linux-gnu
-run() { qemu-aarch64 -L /usr/aarch64-linux-gnu /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 --inhibit-cache \
-          --library-path "/usr/aarch64-linux-gnu/lib:${LEAKLAB_PI_ROOT:-/opt/leaklab/pi}/aarch64-linux-gnu/lib/aarch64-linux-gnu" \
+# The board's leaklab, started as a program of its own (as on the board, so it finds its
+# kit from where it was started), its loader and libraries from the cross sysroot and the
+# Pi root; the board's own zlib is what the Pi root stands in for.
+run() { qemu-aarch64 -L /usr/aarch64-linux-gnu \
+          -E "LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib:${LEAKLAB_PI_ROOT:-/opt/leaklab/pi}/aarch64-linux-gnu/lib/aarch64-linux-gnu" \
           "$tmp/pi/bin/leaklab" "$@"; }
 cd "$tmp"  # nowhere near the checkout: the kit must find itself
 out=$(run list 2>&1) || fail "leaklab list: $out"
