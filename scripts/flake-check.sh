@@ -65,7 +65,7 @@ elapsed=$(( $(date +%s) - started ))
 # Every run's line is in the log; the table is what matters here.
 grep -E '^FAIL ' "$tmp/verify.log" || true
 sed -n '/^lab  variant/,$p' "$tmp/verify.log"
-flips=$(awk '/^lab  variant/ {t=1; next} t && NF > 4 && $1 ~ /^[0-9][0-9]$/ {s += $5} END {print s+0}' "$tmp/verify.log")
+flips=$(awk '/^lab  variant/ {t=1; next} /^narrowest margins/ {t=0} t && NF > 4 && $1 ~ /^[0-9][0-9]$/ {s += $5} END {print s+0}' "$tmp/verify.log")
 echo "flips: $flips over $(grep -cE '^(ok|FAIL) ' "$tmp/verify.log") runs in ${elapsed} s$([ "$load" = 1 ] && echo ', under load')"
 if [ -n "$out" ]; then
   { echo "# scripts/flake-check.sh --runs $runs$([ "$load" = 1 ] && echo ' --load') --labs $labs ($(git describe --always --dirty 2>/dev/null || echo "no git"), $(date -u +%F))"

@@ -7,9 +7,10 @@
 #
 #   scripts/pi-parity.sh [--labs all|01,17] [--archs aarch64,armhf] [--scale S] [--out FILE]
 #
-# The Pi builds run with --profile pi, as on a board (emulation here is about as slow):
-# a quarter of the churn, fewer clients at once, longer timeouts; thresholds stay per
-# operation, so the verdict does not depend on it.
+# Every build runs with --profile pi, as on a board (emulation here is about as slow), the
+# x86 one too, so each arch runs the same plan: a quarter of the churn, four times the time
+# for a round, twice for settling; thresholds stay per operation, so the verdict does not
+# depend on the scale.
 #   --scale S   connections per round under qemu instead of the profile's quarter
 #   --out FILE  also write the table (Markdown) to FILE, and each arch's runs to FILE.<arch>.json
 set -euo pipefail
@@ -57,7 +58,8 @@ run_arch() {  # arch, then leaklab's options for it
     exit 2
   fi
 }
-run_arch x86_64
+# Every arch runs the same plan: the Pi profile, on x86 too.
+run_arch x86_64 --profile pi ${scale:+--scale "$scale"}
 IFS=, read -r -a pi_archs <<< "$archs"
 for arch in "${pi_archs[@]}"; do
   run_arch "$arch" --preset "pi-$arch" --profile pi ${scale:+--scale "$scale"}

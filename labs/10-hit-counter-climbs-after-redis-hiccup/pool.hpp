@@ -5,6 +5,7 @@
 
 #include "redis.hpp"
 
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/channel.hpp>
 
 #include <chrono>
@@ -29,8 +30,9 @@ public:
         co_return ec ? nullptr : conn;
     }
 
-    // Give a connection back for the next request.
-    void release(connection conn) { idle_.try_send(beast::error_code{}, std::move(conn)); }
+    // Give a connection back for the next request. async_send, not try_send: Boost 1.81's
+    // channel refuses a try_send after a cancelled receive (asio#1241), and would drop it.
+    void release(connection conn) { idle_.async_send(beast::error_code{}, std::move(conn), net::detached); }
 };
 
 #endif
