@@ -84,3 +84,18 @@ TEST_CASE("failures are a rate: a steady 1 % is not a leak, a climbing rate is",
     CHECK(stopped.reason == "the server stopped serving in round 2");
     CHECK(judge_failures(rounds_with({0, 0, 0, 0, 0}), rule, 1, std::nullopt).reason == "no operation failed");
 }
+
+TEST_CASE("RSS is not judged where a runtime or an emulator grows it without a leak", "[metrics]")
+{
+    CHECK(not_judged_under("").empty());
+    CHECK(not_judged_under("undefined").empty());
+    CHECK(not_judged_under("address").count("rss_bytes") == 1);
+    CHECK(not_judged_under("thread").count("hwm_bytes") == 1);
+    // qemu-user keeps memory for every thread a program starts: RSS and its peak are the emulator's too.
+    auto emulated = not_judged_under("", true);
+    CHECK(emulated.size() == 2);
+    CHECK_THAT(emulated.at("rss_bytes"), Contains("qemu-user"));
+    CHECK_THAT(emulated.at("hwm_bytes"), Contains("qemu-user"));
+    // heap_bytes, the server's own count, is still judged everywhere.
+    CHECK(not_judged_under("address", true).count("heap_bytes") == 0);
+}

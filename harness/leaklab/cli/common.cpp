@@ -175,8 +175,11 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
     const double scale = c.profile == "pi" && !c.scale_given ? 0.25 : c.scale;
     if(t.nofile && scale < 1)
         t.nofile = std::max<std::uint64_t>(64, static_cast<std::uint64_t>(std::llround(double(*t.nofile) * scale)));
-    // What the sanitizer's runtime makes meaningless as growth evidence (the catalog says).
-    for(auto& [name, why] : verdict::not_judged_under(tree.sanitizer))
+    // What the sanitizer's runtime or an emulator makes meaningless as growth evidence (the
+    // catalog says): the server runs under qemu when its tree has a runner (a Pi build here)
+    // or when leaklab itself does (a deployed kit tried on this desktop).
+    const bool emulated = !tree.runner.empty() || process::read_platform().emulated;
+    for(auto& [name, why] : verdict::not_judged_under(tree.sanitizer, emulated))
         plan.unjudged[name] = why;
     report::progress prog(lab.id + " " + variant, c.quiet);
     out.result = run::execute(t, plan, std::ref(prog));

@@ -190,8 +190,9 @@ std::vector<std::string> platform_limits(const platform& p)
 {
     std::vector<std::string> out;
     if(p.emulated)
-        out.push_back("leaklab runs under qemu-user here: growth verdicts work (slopes per operation; RSS includes the "
-                      "emulator's own memory), but ASan, LSan, TSan and valgrind do not run under qemu-user");
+        out.push_back("leaklab runs under qemu-user here: growth verdicts work, from the server's own counts (RSS "
+                      "includes the emulator, which keeps memory for every thread started, so it is shown, not "
+                      "judged), but ASan, LSan, TSan and valgrind do not run under qemu-user");
     if(p.page_size > 0 && p.page_size != 4096)
         out.push_back("pages are " + human_bytes(double(p.page_size)) +
                       " (a Raspberry Pi 5's default kernel): RSS moves in steps of that size. leaklab reads RSS in "

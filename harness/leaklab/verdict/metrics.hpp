@@ -42,9 +42,10 @@ const std::vector<metric_info>& catalog();
 // page declares the unit (OpenMetrics "# UNIT <name> bytes").
 metric_info describe_metric(const std::string& name, const std::string& declared_unit = "");
 
-// Metrics a sanitizer's runtime makes meaningless as growth evidence, with the reason:
-// under ASan and TSan ("address", "thread") RSS grows without a leak.
-std::map<std::string, std::string> not_judged_under(const std::string& sanitizer);
+// Metrics a sanitizer's runtime or an emulator makes meaningless as growth evidence, with
+// the reason: under ASan and TSan ("address", "thread") RSS grows without a leak, and so it
+// does under qemu-user (emulated), which keeps memory for every thread a program starts.
+std::map<std::string, std::string> not_judged_under(const std::string& sanitizer, bool emulated = false);
 
 // "count", "bytes", "rss", "high-water", "failures".
 std::string to_string(metric_kind k);
