@@ -107,7 +107,10 @@ std::string_view device_of(std::string_view target)
 // Render a device's day: min, max and mean of its readings per half hour.
 std::string render_summary(std::string_view device)
 {
-    std::string out = R"({"device":")" + std::string(device) + R"(","slots":[)";
+    // When it was rendered (microseconds since the epoch): a cached copy keeps its time.
+    auto now = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
+    std::string out = R"({"device":")" + std::string(device) + R"(","rendered_at_us":)" + std::to_string(now.count()) +
+                      R"(,"slots":[)";
     auto seed = static_cast<std::uint32_t>(std::hash<std::string_view>{}(device));
     for(int slot = 0; slot < 48; ++slot)
     {

@@ -107,6 +107,20 @@ TEST_CASE("a bound is broken by a value out of range, a missing metric, too few 
     CHECK(*verdict::check_bound(setups, 1.0, at(1.0, 0, std::nullopt, 200)) ==
           "deflate_streams rose 0 per operation over 200 operations, less than 0.1");
 
+    // Once a round's clients have gone, the tasks left are what the listeners need.
+    verdict::bound left = named("coroutines_live");
+    left.min_listeners = true;
+    left.max_per_listener = 4;
+    CHECK_FALSE(verdict::check_bound(left, 6.0, at(0.0, 2)));
+    CHECK_FALSE(verdict::check_bound(left, 9.0, at(1.0, 2)));  // above the baseline, not above zero
+    CHECK(*verdict::check_bound(left, 1606.0, at(0.0, 2)) ==
+          "coroutines_live is 1606 once the round's clients have gone, while 2 listeners are connected: more than 8 "
+          "above its baseline 0 is left behind");
+    CHECK(*verdict::check_bound(left, 1.0, at(0.0, 2)) == "coroutines_live is 1 while 2 listeners are connected");
+    CHECK(verdict::describe(left) ==
+          "coroutines_live counts at least every listener held open and comes back to at most 4 per listener held open "
+          "above its baseline");
+
     CHECK(verdict::describe(one_job) == "scheduled_jobs stays at 1");
     CHECK(verdict::describe(counted) == "sessions_live counts at least every listener held open");
     CHECK(verdict::describe(setups) == "deflate_streams rises between 0.1 and 0.5 per operation");
@@ -157,14 +171,18 @@ TEST_CASE("a manifest's contract: listeners, bounds, epilogue, and what is refus
     using labs::manifest_error;
     {
         temp_root t(lab_json(R"({ "kind": "ws-listen", "path": "/feed", "connections": 2, "ping_every_ms": 1000 },
-                                 { "kind": "http-churn", "path": "/d-{k}", "keys": 8, "expect_header": "X-Cache: HIT" })",
+                                 { "kind": "http-churn", "path": "/d-{k}", "keys": 8, "expect_header": "X-Cache: HIT" },
+                                 { "kind": "http-keepalive", "path": "/d-{k}", "keys": 8, "pause_ms": 100, "expect_cached": true })",
                              R"( "contract": { "promises": ["pings"], "stop_within_s": 2,
                                    "bounds": [ { "metric": "sessions_live", "min": "listeners" },
                                                { "metric": "hwm_bytes", "max_rise": 1048576 } ] },)"));
         auto m = load_manifest(t.lab / "lab.json");
-        REQUIRE(m.plan.steps.size() == 2);
+        REQUIRE(m.plan.steps.size() == 3);
         CHECK(m.plan.steps[0].ping_every_ms == 1000);
         CHECK(m.plan.steps[1].keys == 8);
+        CHECK(m.plan.steps[2].pause_ms == 100);
+        CHECK(m.plan.steps[2].expect_cached);
+        CHECK_FALSE(m.plan.steps[1].expect_cached);
         REQUIRE(m.plan.bounds.size() == 2);
         CHECK(m.plan.bounds[0].min_listeners);
         CHECK(m.plan.bounds[1].unit == "bytes");
@@ -184,7 +202,10 @@ TEST_CASE("a manifest's contract: listeners, bounds, epilogue, and what is refus
     refused(lab_json(R"({ "kind": "ws-listen", "connections": 2, "with_next": true }, { "kind": "http-churn" })"),
             "a ws-listen step cannot run at the same time");
     refused(lab_json(R"({ "kind": "http-churn" })", R"( "contract": { "bounds": [ { "metric": "x" } ] },)"),
-            "a bound needs min, max, max_rise, min_step, min_per_op or max_per_op");
+            "a bound needs min, max, max_rise, min_step, min_per_op, max_per_op or max_per_listener");
+    refused(lab_json(R"({ "kind": "http-churn", "pause_ms": 100 })"), "only an http-keepalive step has pause_ms");
+    refused(lab_json(R"({ "kind": "http-keepalive", "pause_ms": 20000 })"), "must be shorter than op_timeout_s");
+    refused(lab_json(R"({ "kind": "ws-churn", "expect_cached": true })"), "only an HTTP step");
     refused(lab_json(R"({ "kind": "http-churn" })", R"( "contract": { "bounds": [ { "metric": "x", "min": "some" } ] },)"),
             "\"listeners\"");
 }

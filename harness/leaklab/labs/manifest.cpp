@@ -140,7 +140,8 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
                         "method", "body", "body_bytes", "expect_status", "expect_body", "op_timeout_s", "settle_min_ms",
                         "from_round", "until_round", "fault", "latency_ms", "quiet_ms", "expect_header",
                         "expect_gzip", "keys", "with_next", "ping_every_ms", "push_every_ms", "expect_each",
-                        "trigger", "within_ms", "message_bytes", "expect_close_code", "max_failure_rate"});
+                        "trigger", "within_ms", "message_bytes", "expect_close_code", "max_failure_rate",
+                        "pause_ms", "expect_cached"});
     workload::step_spec s;
     s.kind = r.string("kind");
     auto& kinds = workload::kinds();
@@ -173,6 +174,8 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
     s.fault = r.string("fault", "");
     s.latency_ms = r.number("latency_ms", 0, 0, 600'000);
     s.quiet_ms = r.number("quiet_ms", 0, 0, 600'000);
+    s.pause_ms = r.number("pause_ms", 0, 0, 600'000);
+    s.expect_cached = r.boolean("expect_cached", false);
     s.expect_header = r.string("expect_header", "");
     if(r.has("max_failure_rate"))
         s.max_failure_rate = r.number("max_failure_rate", 0, 0, 1);
@@ -229,7 +232,8 @@ std::vector<verdict::bound> parse_bounds(const json::value& v, const std::string
     for(std::size_t i = 0; i < v.as_array().size(); ++i)
     {
         const std::string at = where + "[" + std::to_string(i) + "]";
-        reader r(v.as_array()[i], at, {"metric", "min", "max", "max_rise", "min_step", "min_per_op", "max_per_op", "unit", "limit"});
+        reader r(v.as_array()[i], at, {"metric", "min", "max", "max_rise", "min_step", "min_per_op", "max_per_op", "unit", "limit",
+                                                  "max_per_listener"});
         verdict::bound b;
         b.metric = r.string("metric");
         b.limit = r.boolean("limit", false);
@@ -245,6 +249,8 @@ std::vector<verdict::bound> parse_bounds(const json::value& v, const std::string
             b.max = r.number("max", 0, -1e18, 1e18);
         if(r.has("max_rise"))
             b.max_rise = r.number("max_rise", 0, 0, 1e18);
+        if(r.has("max_per_listener"))
+            b.max_per_listener = r.number("max_per_listener", 0, 0, 1e9);
         if(r.has("min_step"))
             b.min_step = r.number("min_step", 0, 0, 1e18);
         if(r.has("min_per_op"))
@@ -252,8 +258,10 @@ std::vector<verdict::bound> parse_bounds(const json::value& v, const std::string
         if(r.has("max_per_op"))
             b.max_per_op = r.number("max_per_op", 0, -1e18, 1e18);
         b.unit = r.string("unit", verdict::describe_metric(b.metric).unit == "bytes" ? "bytes" : "");
-        if(!b.min && !b.max && !b.max_rise && !b.min_listeners && !b.min_step && !b.min_per_op && !b.max_per_op)
-            throw manifest_error(at + ": a bound needs min, max, max_rise, min_step, min_per_op or max_per_op");
+        if(!b.min && !b.max && !b.max_rise && !b.min_listeners && !b.min_step && !b.min_per_op && !b.max_per_op &&
+           !b.max_per_listener)
+            throw manifest_error(at + ": a bound needs min, max, max_rise, min_step, min_per_op, max_per_op or "
+                                      "max_per_listener");
         if(b.min && b.max && *b.min > *b.max)
             throw manifest_error(at + ": min is above max");
         out.push_back(b);

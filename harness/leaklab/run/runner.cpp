@@ -95,12 +95,19 @@ std::string describe_step(const workload::step_spec& s)
             o << ", gzip-encoded and whole";
         if(!s.expect_body.empty())
             o << ", its body containing \"" << printable(s.expect_body) << "\"";
+        if(s.expect_cached)
+            o << "; a repeat's body is the last one made for it (served from the cache)";
+        if(s.pause_ms > 0)
+            o << "; a client asking every " << ms_text(s.pause_ms) << " is kept";
         if(s.kind == "http-reset-reply" || s.kind == "stall" || s.kind == "idle-keepalive")
             o << (s.kind == "http-reset-reply" ? " (the client resets before the reply: the server must survive it)"
                                                : " (then the client goes silent)");
     }
+    else if(s.kind == "stall")
+        o << "a client that sends part of a request, then goes silent (nothing to answer)";
     else if(s.kind == "ws-quiet")
-        o << "a device silent for " << ms_text(s.quiet_ms) << " that answers pings is kept";
+        o << "a device silent for " << ms_text(s.quiet_ms) << (s.messages > 1 ? " before each message" : "")
+          << " that answers pings is kept";
     else if(s.kind.rfind("ws-", 0) == 0 || s.kind == "half-open")
         o << "every message is echoed back";
     if(s.expect_close_code)

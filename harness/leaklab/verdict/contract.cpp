@@ -45,6 +45,13 @@ std::string describe(const bound& b)
         return out + " stays at " + value_text(*b.min, b.unit);
     if(b.min_listeners)
         out += " counts at least every listener held open";
+    if(b.max_per_listener)
+    {
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "%s comes back to at most %.3g per listener held open above its baseline", b.min_listeners ? " and" : "",
+                      *b.max_per_listener);
+        out += buf;
+    }
     if(b.min && b.max)
         out += " stays between " + value_text(*b.min, b.unit) + " and " + value_text(*b.max, b.unit);
     else if(b.min)
@@ -81,6 +88,11 @@ std::optional<std::string> check_bound(const bound& b, std::optional<double> val
     if(b.min_listeners && v < double(at.listeners))
         return b.metric + " is " + value_text(v, b.unit) + " while " + std::to_string(at.listeners) +
                " listeners are connected";
+    if(b.max_per_listener && v > at.baseline.value_or(0) + *b.max_per_listener * double(at.listeners))
+        return b.metric + " is " + value_text(v, b.unit) + " once the round's clients have gone, while " +
+               std::to_string(at.listeners) + " listeners are connected: more than " +
+               value_text(*b.max_per_listener * double(at.listeners), b.unit) + " above its baseline " +
+               value_text(at.baseline.value_or(0), b.unit) + " is left behind";
     if(b.min_step && at.previous && v - *at.previous < *b.min_step)
         return b.metric + " went from " + value_text(*at.previous, b.unit) + " to " + value_text(v, b.unit) +
                " in a round: it must rise by at least " + value_text(*b.min_step, b.unit) + " a round";

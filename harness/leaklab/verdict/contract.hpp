@@ -36,6 +36,7 @@ struct bound
     std::optional<double> max;           // ... nor rises above this
     std::optional<double> max_rise;      // ... nor rises more than this above its value at the baseline
     bool min_listeners = false;          // never below the number of ws-listen connections open
+    std::optional<double> max_per_listener;  // once settled, at most this many above the baseline per ws-listen connection open
     std::optional<double> min_step;      // rises at least this much from one sample to the next (a log that is written)
     std::optional<double> min_per_op;    // has risen at least this much per operation since the baseline
     std::optional<double> max_per_op;    // ... and at most this much (e.g. one setup per connection, not per request)

@@ -22,6 +22,7 @@
 #include <sstream>
 #include <map>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace leaklab::workload {
 
@@ -38,6 +39,10 @@ problem only_for(const std::string& kind, const step_spec& s, const has_fn& has)
 {
     if(kind != "ws-quiet" && has("quiet_ms"))
         return std::pair{std::string("quiet_ms"), std::string("only a ws-quiet step has quiet_ms")};
+    if(kind != "http-keepalive" && has("pause_ms"))
+        return std::pair{std::string("pause_ms"), std::string("only an http-keepalive step has pause_ms")};
+    if(has("pause_ms") && s.pause_ms >= s.op_timeout_s * 1000)
+        return std::pair{std::string("pause_ms"), "must be shorter than op_timeout_s (" + std::to_string(s.op_timeout_s) + " s)"};
     if(kind != "backend-fault" && (has("fault") || !s.fault.empty()))
         return std::pair{std::string("fault"), std::string("only a backend-fault step has a fault")};
     for(const char* f : {"ping_every_ms", "push_every_ms", "expect_each", "trigger", "within_ms"})
@@ -50,7 +55,7 @@ problem only_for(const std::string& kind, const step_spec& s, const has_fn& has)
     if(has("message_bytes") && kind.rfind("ws-", 0) != 0 && kind != "half-open")
         return std::pair{std::string("message_bytes"), std::string("only a WebSocket step sends messages")};
     const bool http = kind.rfind("http-", 0) == 0 || kind == "idle-keepalive";
-    for(const char* f : {"expect_header", "expect_gzip"})
+    for(const char* f : {"expect_header", "expect_gzip", "expect_cached"})
         if(!http && has(f))
             return std::pair{std::string(f), "only an HTTP step (http-churn, http-keepalive, idle-keepalive) has " +
                                                  std::string(f)};
@@ -82,12 +87,14 @@ std::vector<kind_spec> make_registry()
     r.push_back(make_kind("ws-reset-reply", "open a WebSocket, echo `messages` messages, send one more and reset the TCP connection before its reply: the server writes to a reset peer"));
     r.push_back(make_kind("http-churn", "one HTTP request per new connection (Connection: close)"));
     r.push_back(make_kind("http-reset-reply", "send one HTTP request and reset the TCP connection before the reply: the server writes to a reset peer"));
-    r.push_back(make_kind("http-keepalive", "`requests` HTTP requests on each kept-alive connection"));
+    r.push_back(make_kind("http-keepalive", "`requests` HTTP requests on each kept-alive connection, `pause_ms` apart; a "
+                                            "paced client the server drops while it waits less than twice that is a breach"));
     r.push_back(make_kind("stall", "slowloris: connect, send part of a request, go silent; the connection stays open until the run ends", true));
     r.push_back(make_kind("idle-keepalive", "send `requests` HTTP requests on a kept-alive connection, then go silent; it stays open until the run ends", true));
     r.push_back(make_kind(
         "ws-quiet",
-        "open a WebSocket, stay silent for `quiet_ms` while answering pings, then echo `messages` messages and close; fails if the server drops it",
+        "open a WebSocket and, `messages` times, stay silent for `quiet_ms` while answering pings, then send a message and "
+        "wait for its echo; then close; the server dropping it is a breach",
         false, [](const step_spec& s, const has_fn&) -> problem {
             if(s.quiet_ms <= 0)
                 return std::pair{std::string("quiet_ms"), std::string("a ws-quiet step needs quiet_ms > 0")};
@@ -293,6 +300,8 @@ struct engine::impl
     tcp::endpoint ep;
     steady_clock::time_point deadline;
     std::uint64_t counter = 0;  // per-run request counter for "{n}"
+    // The last body seen for each target of a step that repeats keys or expects cached replies.
+    std::unordered_map<std::string, std::string> last_body;
     std::size_t round = 1;      // the round being run, for "{r}"
     // The listeners of each ws-listen step, held from its first round to the end of the run.
     std::map<const step_spec*, std::unique_ptr<listener_group>> listening;
@@ -360,7 +369,7 @@ struct engine::impl
     // A quiet but live peer: a read stays pending (so pings are answered) while nothing is
     // sent for quiet_ms; then the message goes out and the pending read must bring its echo.
     net::awaitable<void> ws_quiet_echo(websocket::stream<tcp::socket>& ws, beast::flat_buffer& buffer,
-                                       const step_spec& st, const std::string& msg)
+                                       const step_spec& st, const std::string& msg, bool refused)
     {
         using namespace net::experimental::awaitable_operators;
         auto start = steady_clock::now();
@@ -381,7 +390,7 @@ struct engine::impl
             if(rec == net::error::operation_aborted)
                 co_return;  // the write failed first: its error is the one to report
             // The message this step sends must be refused: a close with that code, once it is sent.
-            if(st.expect_close_code && sent)
+            if(refused && sent)
                 co_return check_refused(ws, rec, st);
             if(rec)
             {
@@ -402,7 +411,7 @@ struct engine::impl
             check(wec, "websocket write");
         };
         co_await (reader() && writer());
-        if(st.expect_close_code)
+        if(refused)
             co_return;
         if(beast::buffers_to_string(buffer.data()) != msg)
             throw op_breach("echo", "the reply is not the echo of the message sent: " + clip(beast::buffers_to_string(buffer.data())));
@@ -444,15 +453,17 @@ struct engine::impl
         // Echo each message and check the reply.
         beast::flat_buffer buffer;
         std::size_t i = 0;
-        if(st.quiet_ms > 0 && st.messages > 0)
-        {
-            co_await ws_quiet_echo(ws, buffer, st, ws_message(st, n, 0));
-            i = 1;
-            if(st.expect_close_code)
-                co_return;  // the server refused it and closed
-        }
         for(; i < st.messages; ++i)
         {
+            // A quiet device: silent before each message, so it is quiet after readings too.
+            if(st.quiet_ms > 0)
+            {
+                const bool last = i + 1 == st.messages;
+                co_await ws_quiet_echo(ws, buffer, st, ws_message(st, n, i), st.expect_close_code && last);
+                if(st.expect_close_code && last)
+                    co_return;  // the server refused it and closed
+                continue;
+            }
             auto msg = ws_message(st, n, i);
             ws.text(true);
             auto [wec, wn] = co_await ws.async_write(net::buffer(msg), net::as_tuple(use_awaitable));
@@ -559,7 +570,8 @@ struct engine::impl
                                               clip(*text) + ")");
     }
 
-    net::awaitable<void> http_exchange(slot& sl, tcp::socket& s, const step_spec& st, std::uint64_t n, bool keep_alive)
+    // One request and its reply, checked; true when the reply lets the connection be used again.
+    net::awaitable<bool> http_exchange(slot& sl, tcp::socket& s, const step_spec& st, std::uint64_t n, bool keep_alive)
     {
         request_text(sl.request, sl.target, st, n, keep_alive);
         auto [wec, wn] = co_await net::async_write(s, net::buffer(sl.request), net::as_tuple(use_awaitable));
@@ -574,6 +586,17 @@ struct engine::impl
         auto [rec, rn] = co_await http::async_read(s, sl.buffer, parser, net::as_tuple(use_awaitable));
         check(rec, "HTTP read");
         check_response(st, parser.get(), sl.target, st.expect_body.empty() ? st.expect_body : expand(st.expect_body, vars(st, n)));
+        // A reply served from a cache is the one made before, byte for byte, not made again.
+        if(st.keys > 0 || st.expect_cached)
+        {
+            auto& last = last_body[sl.target];
+            if(st.expect_cached && !last.empty() && last != parser.get().body())
+                throw op_breach("cached reply", st.method + " " + sl.target + ": a repeat's body differs from the last "
+                                                "reply to it, so it was made again (now: " +
+                                                    clip(parser.get().body()) + ", before: " + clip(last) + ")");
+            last = parser.get().body();
+        }
+        co_return parser.get().keep_alive();
     }
 
     net::awaitable<void> http_churn_op(slot& sl, const step_spec& st, std::uint64_t n)
@@ -725,6 +748,8 @@ struct engine::impl
                                           step_result& r)
     {
         std::optional<tcp::socket> s;
+        std::size_t answered = 0;  // replies on this connection so far
+        auto last_reply = steady_clock::now();
         while(next < total && steady_clock::now() < deadline)
         {
             ++next;
@@ -739,13 +764,39 @@ struct engine::impl
                     auto [cec] = co_await s->async_connect(ep, net::as_tuple(use_awaitable));
                     check(cec, "connect");
                     sl.buffer.clear();
+                    answered = 0;
+                }
+                // A paced client: it waits between requests, well within any idle limit.
+                if(st.pause_ms > 0 && answered > 0)
+                {
+                    net::steady_timer pause(ioc, duration_cast<steady_clock::duration>(duration<double, std::milli>(st.pause_ms)));
+                    co_await pause.async_wait(net::as_tuple(use_awaitable));
                 }
                 begin(sl, *s, st);
-                co_await http_exchange(sl, *s, st, n, true);
+                const bool again = co_await http_exchange(sl, *s, st, n, true);
+                last_reply = steady_clock::now();
+                ++answered;
+                // The server said Connection: close: the next request goes on a new connection.
+                if(!again)
+                    s.reset();
             }
             catch(const std::exception& e)
             {
-                failed(r, sl, e, st);
+                // The server dropped a paced client that had been answered and waited less than
+                // twice its pause (plus a margin for a loaded machine): not an idle connection.
+                const double waited_ms = duration<double, std::milli>(steady_clock::now() - last_reply).count();
+                if(st.pause_ms > 0 && answered > 0 && !sl.expired && !dynamic_cast<const op_breach*>(&e) &&
+                   waited_ms < 2 * st.pause_ms + 100)
+                    failed(r, sl,
+                           op_breach("paced client kept", "the server dropped a kept-alive client after " +
+                                                              std::to_string(answered) + " replies, " +
+                                                              std::to_string(static_cast<long>(waited_ms)) +
+                                                              " ms after the last, though it asks every " +
+                                                              std::to_string(static_cast<long>(st.pause_ms)) + " ms (" +
+                                                              e.what() + ")"),
+                           st);
+                else
+                    failed(r, sl, e, st);
                 s.reset();
             }
             sl.socket = nullptr;

@@ -58,7 +58,9 @@ struct step_spec
     double settle_min_ms = 0;         // wait at least this long before sampling after this step
     std::size_t from_round = 0;       // run only from this round on (0 = every round)
     std::size_t until_round = 0;      // run only up to this round (0 = every round)
-    double quiet_ms = 0;              // ws-quiet: how long the client stays silent before its first message
+    double quiet_ms = 0;              // ws-quiet: how long the client stays silent before each message
+    double pause_ms = 0;              // http-keepalive: how long the client waits between requests on its connection
+    bool expect_cached = false;       // http-*: a repeated target's body is the last one seen for it (served from a cache)
     std::size_t message_bytes = 0;    // ws-*: "{pad}" in the message grows so the message is this long
     unsigned expect_close_code = 0;   // ws-churn, ws-quiet: the last message must be refused: the server closes with this code
     std::string fault;                // backend-fault: pass, latency, stall, reset
