@@ -103,11 +103,12 @@ run::plan adjusted(run::plan p, const common& c)
     auto adjust = [&](workload::step_spec& s, bool scaled) {
         // Kept-alive clients send fewer requests each, so as many clients are there at once;
         // a step that repeats keys still asks for every key: a smaller run must not make a
-        // warm cache look cold or a calibrated sensor look uncalibrated.
+        // warm cache look cold or a calibrated sensor look uncalibrated. A paced client keeps
+        // its requests: how long it stays is what its step checks (longer than an idle limit).
         auto scaled_count = [&](std::size_t n) {
             return std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(double(n) * scale)));
         };
-        if(scaled && s.kind == "http-keepalive" && s.requests > 1)
+        if(scaled && s.kind == "http-keepalive" && s.requests > 1 && s.pause_ms <= 0)
             s.requests = scaled_count(s.requests);
         else if(scaled && !workload::find_kind(s.kind)->listens)
             s.connections = std::max(std::min(s.keys, s.connections), scaled_count(s.connections));
