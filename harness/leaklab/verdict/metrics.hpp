@@ -44,7 +44,8 @@ metric_info describe_metric(const std::string& name, const std::string& declared
 
 // Metrics a sanitizer's runtime or an emulator makes meaningless as growth evidence, with
 // the reason: under ASan and TSan ("address", "thread") RSS grows without a leak, and so it
-// does under qemu-user (emulated), which keeps memory for every thread a program starts.
+// does under qemu-user (emulated), which keeps memory for every thread a program starts
+// (there only rss_bytes: the peak, judged by bounds alone, keeps its meaning).
 std::map<std::string, std::string> not_judged_under(const std::string& sanitizer, bool emulated = false);
 
 // "count", "bytes", "rss", "high-water", "failures".
