@@ -495,125 +495,145 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                     breaches.push_back({verdict::describe(b), when, "metrics", 1, *why});
             }
         };
-        for(std::size_t round = 1; round <= shown.rounds; ++round)
+        // The server dying mid-run: what and when. A leak that ran it out of a resource (threads
+        // on a 32-bit board) is still judged on the rounds it served; anything else is an error.
+        std::optional<std::string> crashed;
+        try
         {
-            current_round = round;
-            round_record rec;
-            rec.round = round;
-            double settle_min = double(p.settle_min.count());
-            std::vector<verdict::breach> round_breaches;
-            run_steps(p.steps, round, rec, round_breaches, "round " + std::to_string(round), settle_min);
-            // Count what ran before anything can end the run, so an error's header agrees with its message.
-            r.rounds_run = round;
-            r.ops_total += rec.ops;
-            r.failed_total += rec.failed;
-            if(auto st = server->poll())
-                throw std::runtime_error("the server " + st->describe() + " during round " + std::to_string(round));
-
-            // A server that cannot serve the workload at all is an error, not a verdict.
-            const verdict::round_ops served{round, rec.ops, rec.failed, rec.first_error};
-            if(round == 1)
-                if(auto why = verdict::not_serving(served, serving))
-                    throw std::runtime_error(*why);
-
-            // Patience: the clients this round left hanging get time for the server's own
-            // deadline to let go of them, so the sample shows what a round leaves behind
-            // once the server had its chance. A server that let go of none in a whole window
-            // is not waited for again: it will not (or not within the patience).
-            if(held.patience_s > 0 && !gave_up_waiting && engine.held_connections() > 0)
+            for(std::size_t round = 1; round <= shown.rounds; ++round)
             {
-                auto state = engine.check_held();
-                const std::size_t before = state.released;
-                const auto wait_start = steady_clock::now();
-                const auto until = wait_start + duration_cast<steady_clock::duration>(duration<double>(held.patience_s));
-                while(state.released < state.held && steady_clock::now() < until)
+                current_round = round;
+                round_record rec;
+                rec.round = round;
+                double settle_min = double(p.settle_min.count());
+                std::vector<verdict::breach> round_breaches;
+                run_steps(p.steps, round, rec, round_breaches, "round " + std::to_string(round), settle_min);
+                // Count what ran before anything can end the run, so an error's header agrees with its message.
+                r.rounds_run = round;
+                r.ops_total += rec.ops;
+                r.failed_total += rec.failed;
+                if(auto st = server->poll())
+                    throw std::runtime_error("the server " + st->describe() + " during round " + std::to_string(round));
+
+                // A server that cannot serve the workload at all is an error, not a verdict.
+                const verdict::round_ops served{round, rec.ops, rec.failed, rec.first_error};
+                if(round == 1)
+                    if(auto why = verdict::not_serving(served, serving))
+                        throw std::runtime_error(*why);
+
+                // Patience: the clients this round left hanging get time for the server's own
+                // deadline to let go of them, so the sample shows what a round leaves behind
+                // once the server had its chance. A server that let go of none in a whole window
+                // is not waited for again: it will not (or not within the patience).
+                if(held.patience_s > 0 && !gave_up_waiting && engine.held_connections() > 0)
                 {
-                    std::this_thread::sleep_for(20ms);
-                    state = engine.check_held();
-                    if(auto st = server->poll())
-                        throw std::runtime_error("the server " + st->describe() + " while clients were held in round " +
-                                                 std::to_string(round));
-                }
-                held.waited_s += duration<double>(steady_clock::now() - wait_start).count();
-                if(state.released == before && state.released < state.held)
-                {
-                    gave_up_waiting = true;
-                    r.notes.push_back("round " + std::to_string(round) + ": the server let go of none of its " +
-                                      std::to_string(state.held - before) + " held clients in " +
-                                      std::to_string(held.patience_s).substr(0, 4) +
-                                      " s, so later rounds did not wait (--patience waits longer)");
-                }
-            }
-
-            policy.min_wait = milliseconds(static_cast<long>(settle_min));
-            auto s = sampler.settle(policy);
-            rec.values = s.value;
-            rec.settled = s.stable;
-            rec.settle_ms = double(s.waited.count());
-            rec.cumulative_ops = r.ops_total;
-            rec.values["failed_ops"] = double(r.failed_total);
-            check_bounds(rec, round_breaches, "round " + std::to_string(round));
-            if(rec.failed > 0)
-                failing.push_back(rec);
-            if(rec.timed_out)
-            {
-                std::ostringstream msg;
-                msg << "round " << round << " hit its time bound of " << p.round_timeout_s << " s";
-                r.warnings.push_back(msg.str());
-            }
-            r.rounds.push_back(rec);
-            if(progress)
-                progress(shown, rec);
-
-            // A server that broke its contract is not measured further: the verdict is that.
-            if(!round_breaches.empty())
-            {
-                r.breaches = round_breaches;
-                break;
-            }
-
-            // A server that served round 1 and then stops answering will not recover
-            // (a lock never released, descriptors exhausted): the run ends with that evidence.
-            if((stopped = verdict::stopped_serving(served, serving)))
-            {
-                r.stopped_serving = *stopped;
-                break;
-            }
-
-            // An evidence look: too small a run to tell is extended, if time allows, not called clean.
-            if(round == shown.rounds && p.evidence && looks < p.evidence_rule.looks)
-            {
-                auto tentative = judge_all(p, r.rounds, sampler.units(), stopped);
-                std::string undecided;
-                for(auto& m : tentative)
-                    if(m.undecided && !m.flagged)
-                        undecided += (undecided.empty() ? "" : ", ") + m.name;
-                const double spent = duration<double>(steady_clock::now() - started).count();
-                const double per_round = duration<double>(steady_clock::now() - load_started).count() / double(round);
-                // A flagged metric decides the run, unless patience may still clear it (held clients).
-                const bool decided = engine.held_connections() == 0 &&
-                                     std::any_of(tentative.begin(), tentative.end(), [](auto& m) { return m.flagged; });
-                if(!undecided.empty() && !decided)
-                {
-                    if(spent + per_round * double(round) <= p.max_seconds)
+                    auto state = engine.check_held();
+                    const std::size_t before = state.released;
+                    const auto wait_start = steady_clock::now();
+                    const auto until = wait_start + duration_cast<steady_clock::duration>(duration<double>(held.patience_s));
+                    while(state.released < state.held && steady_clock::now() < until)
                     {
-                        r.notes.push_back("extended to " + std::to_string(2 * round) + " rounds: at " +
-                                          std::to_string(r.ops_total) + " operations " + undecided +
-                                          " could not be told from noise");
-                        shown.rounds = 2 * round;
-                        ++looks;
+                        std::this_thread::sleep_for(20ms);
+                        state = engine.check_held();
+                        if(auto st = server->poll())
+                            throw std::runtime_error("the server " + st->describe() + " while clients were held in round " +
+                                                     std::to_string(round));
                     }
-                    else
-                        r.notes.push_back("not extended past " + std::to_string(round) + " rounds: another " +
-                                          std::to_string(round) + " would pass the " +
-                                          std::to_string(static_cast<int>(p.max_seconds)) + " s time cap");
+                    held.waited_s += duration<double>(steady_clock::now() - wait_start).count();
+                    if(state.released == before && state.released < state.held)
+                    {
+                        gave_up_waiting = true;
+                        r.notes.push_back("round " + std::to_string(round) + ": the server let go of none of its " +
+                                          std::to_string(state.held - before) + " held clients in " +
+                                          std::to_string(held.patience_s).substr(0, 4) +
+                                          " s, so later rounds did not wait (--patience waits longer)");
+                    }
+                }
+
+                policy.min_wait = milliseconds(static_cast<long>(settle_min));
+                auto s = sampler.settle(policy);
+                rec.values = s.value;
+                rec.settled = s.stable;
+                rec.settle_ms = double(s.waited.count());
+                rec.cumulative_ops = r.ops_total;
+                rec.values["failed_ops"] = double(r.failed_total);
+                check_bounds(rec, round_breaches, "round " + std::to_string(round));
+                if(rec.failed > 0)
+                    failing.push_back(rec);
+                if(rec.timed_out)
+                {
+                    std::ostringstream msg;
+                    msg << "round " << round << " hit its time bound of " << p.round_timeout_s << " s";
+                    r.warnings.push_back(msg.str());
+                }
+                r.rounds.push_back(rec);
+                if(progress)
+                    progress(shown, rec);
+
+                // A server that broke its contract is not measured further: the verdict is that.
+                if(!round_breaches.empty())
+                {
+                    r.breaches = round_breaches;
+                    break;
+                }
+
+                // A server that served round 1 and then stops answering will not recover
+                // (a lock never released, descriptors exhausted): the run ends with that evidence.
+                if((stopped = verdict::stopped_serving(served, serving)))
+                {
+                    r.stopped_serving = *stopped;
+                    break;
+                }
+
+                // An evidence look: too small a run to tell is extended, if time allows, not called clean.
+                if(round == shown.rounds && p.evidence && looks < p.evidence_rule.looks)
+                {
+                    auto tentative = judge_all(p, r.rounds, sampler.units(), stopped);
+                    std::string undecided;
+                    for(auto& m : tentative)
+                        if(m.undecided && !m.flagged)
+                            undecided += (undecided.empty() ? "" : ", ") + m.name;
+                    const double spent = duration<double>(steady_clock::now() - started).count();
+                    const double per_round = duration<double>(steady_clock::now() - load_started).count() / double(round);
+                    // A flagged metric decides the run, unless patience may still clear it (held clients).
+                    const bool decided = engine.held_connections() == 0 &&
+                                         std::any_of(tentative.begin(), tentative.end(), [](auto& m) { return m.flagged; });
+                    if(!undecided.empty() && !decided)
+                    {
+                        if(spent + per_round * double(round) <= p.max_seconds)
+                        {
+                            r.notes.push_back("extended to " + std::to_string(2 * round) + " rounds: at " +
+                                              std::to_string(r.ops_total) + " operations " + undecided +
+                                              " could not be told from noise");
+                            shown.rounds = 2 * round;
+                            ++looks;
+                        }
+                        else
+                            r.notes.push_back("not extended past " + std::to_string(round) + " rounds: another " +
+                                              std::to_string(round) + " would pass the " +
+                                              std::to_string(static_cast<int>(p.max_seconds)) + " s time cap");
+                    }
                 }
             }
+        }
+        catch(const std::exception& e)
+        {
+            // A sampler's reset can arrive before the exit does: give the exit a moment to show.
+            std::optional<process::exit_status> st;
+            for(int i = 0; i < 50 && !(st = server->poll()); ++i)
+                std::this_thread::sleep_for(20ms);
+            if(!st)
+                throw;
+            const std::string what = e.what();
+            crashed = what.find(st->describe()) != std::string::npos
+                          ? what
+                          : "the server " + st->describe() + " during round " + std::to_string(current_round) + " (" +
+                                what + ")";
         }
 
         // After the last round: the listeners' last look (the newest triggers get their time),
         // then the epilogue's steps, which must be served as the contract says.
-        if(r.breaches.empty() && !stopped)
+        if(r.breaches.empty() && !stopped && !crashed)
         {
             const std::string when = "after the last round";
             round_record after;
@@ -672,6 +692,13 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
             flags.push_back(m.flagged);
         const bool undecided = std::any_of(r.metrics.begin(), r.metrics.end(), [](auto& m) { return m.undecided; });
         r.verdict = verdict::decide(flags, stopped.has_value() || !r.over_limits.empty(), undecided, !r.breaches.empty());
+        if(crashed)
+        {
+            // Growth the rounds before the crash already show is the verdict, and the crash its end.
+            if(r.verdict != verdict::outcome::leak || std::none_of(flags.begin(), flags.end(), [](bool f) { return f; }))
+                throw std::runtime_error(*crashed);
+            r.warnings.push_back(*crashed + ": the growth above ran it out of what it needed");
+        }
         std::size_t unsettled = std::count_if(r.rounds.begin(), r.rounds.end(), [](auto& x) { return !x.settled; });
         if(unsettled > 0)
             r.warnings.push_back(std::to_string(unsettled) + " of " + std::to_string(r.rounds.size()) +
@@ -693,6 +720,7 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
     if(server)
     {
         const auto grace = duration_cast<milliseconds>(duration<double>(p.stop_within_s.value_or(3.0)));
+        const bool died_before = server->poll().has_value();  // a crash mid-run, already said
         auto st = server->stop(grace);
         r.server_exit = st.describe();
         // A contract that promises a graceful stop: a server that had to be killed broke it.
@@ -706,7 +734,7 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
         r.stderr_tail = server->stderr_tail(20);
         r.tool_reports = sanitizer_summaries(server->stderr_path());
         // How the server ended, when not with exit code 0: forced, SIGTERM's default action, or a code.
-        if(r.verdict != verdict::outcome::error && !(st.exited && st.code == 0))
+        if(r.verdict != verdict::outcome::error && !died_before && !(st.exited && st.code == 0))
             r.warnings.push_back(st.forced ? "the server did not stop on SIGTERM within " +
                                                  std::to_string(grace.count() / 1000.0).substr(0, 3) + " s and was " + st.describe()
                                  : !st.exited && st.code == SIGTERM
