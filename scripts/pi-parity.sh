@@ -4,6 +4,9 @@
 # verdict the x86 build gets. Prints one row per lab, variant and architecture with the
 # verdict and the rate per operation of each flagged metric (or what rejected a wrong fix),
 # and exits 1 on any mismatch (or any variant not as its lab expects), 2 when a run failed.
+# A wrong fix with undefined behaviour whose fixture names two verdicts (lab 11's one-signal:
+# a crash on one CPU, the freed job still running on another) is equal when each arch gets
+# one of them, for a reason the fixture names.
 #
 #   scripts/pi-parity.sh [--labs all|01,17] [--archs aarch64,armhf] [--scale S] [--out FILE]
 #
@@ -27,7 +30,7 @@ while [ $# -gt 0 ]; do
     --archs) archs=$2; shift 2 ;;
     --scale) scale=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "pi-parity.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -68,7 +71,7 @@ elapsed=$(( $(date +%s) - started ))
 
 set +e
 python3 - "$tmp" "$archs" "$scale" "$elapsed" > "$tmp/table.md" <<'PY'
-import json, sys
+import glob, json, os, sys
 tmp, archs, scale, elapsed = sys.argv[1], ["x86_64"] + sys.argv[2].split(","), sys.argv[3], sys.argv[4]
 
 def rate(m):
@@ -91,6 +94,14 @@ def evidence(run):
         return run.get("error", "")[:60]
     return ", ".join(f'{m["name"]} {rate(m)}' for m in run["metrics"] if m["flagged"])
 
+# A wrong fix whose fixture names more than one verdict (undefined behaviour: a crash on one
+# CPU, the freed job still running on another) is equal when each arch's verdict is one of them.
+accepted = {}
+for fx in glob.glob("tests/wrong-fixes/*/fixtures.json"):
+    for f in json.load(open(fx))["fixtures"]:
+        v = f["expect"]["verdict"]
+        accepted[(os.path.basename(os.path.dirname(fx)), "wrong fix " + f["name"])] = v if isinstance(v, list) else [v]
+
 runs = {}
 for arch in archs:
     for run in json.load(open(f"{tmp}/{arch}.json")):
@@ -107,9 +118,12 @@ for (lab, variant), by_arch in sorted(runs.items()):
             ok = False
             print(f"| {lab[:2]} | {variant} | {arch} | (not run) | | **no** |")
             continue
-        same = ref is not None and run["verdict"] == ref["verdict"]
+        named = accepted.get((lab, variant), [])
+        same = ref is not None and (run["verdict"] == ref["verdict"] or
+                                    (len(named) > 1 and run["verdict"] in named and ref["verdict"] in named))
         ok = ok and same
-        mark = "-" if arch == "x86_64" else ("yes" if same else "**no**")
+        mark = "-" if arch == "x86_64" else ("yes" if same and run["verdict"] == ref["verdict"] else
+                                             "yes (both verdicts the fixture names)" if same else "**no**")
         print(f"| {lab[:2]} | {variant} | {arch} | {run['verdict']} | {evidence(run)} | {mark} |")
 print(f"\n{'all equal' if ok else 'MISMATCH'}: {len(runs)} lab variants on {len(archs)} architectures in {elapsed} s")
 sys.exit(0 if ok else 1)

@@ -100,3 +100,11 @@ TEST_CASE("RSS is not judged where a runtime or an emulator grows it without a l
     // heap_bytes, the server's own count, is still judged everywhere.
     CHECK(not_judged_under("address", true).count("heap_bytes") == 0);
 }
+
+TEST_CASE("a crash mid-run is a leak only when the rounds before it already show growth", "[metrics]")
+{
+    CHECK(growth_explains_crash({false, true}, false));
+    CHECK_FALSE(growth_explains_crash({false, false}, false));  // nothing grew: the crash is the error
+    CHECK_FALSE(growth_explains_crash({true}, true));           // a broken contract is not explained by growth
+    CHECK_FALSE(growth_explains_crash({}, false));
+}

@@ -695,7 +695,7 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
         if(crashed)
         {
             // Growth the rounds before the crash already show is the verdict, and the crash its end.
-            if(r.verdict != verdict::outcome::leak || std::none_of(flags.begin(), flags.end(), [](bool f) { return f; }))
+            if(!verdict::growth_explains_crash(flags, !r.breaches.empty()))
                 throw std::runtime_error(*crashed);
             r.warnings.push_back(*crashed + ": the growth above ran it out of what it needed");
         }

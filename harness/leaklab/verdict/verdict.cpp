@@ -137,4 +137,9 @@ outcome decide(const std::vector<bool>& flagged, bool stopped, bool undecided, b
     return undecided ? outcome::inconclusive : outcome::clean;
 }
 
+bool growth_explains_crash(const std::vector<bool>& flagged, bool breached)
+{
+    return !breached && std::any_of(flagged.begin(), flagged.end(), [](bool f) { return f; });
+}
+
 } // namespace leaklab::verdict

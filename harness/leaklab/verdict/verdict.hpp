@@ -68,6 +68,11 @@ metric_judgement judge_failures(const std::vector<round_ops>& rounds, const metr
 // otherwise inconclusive when a metric could not be decided at this run's size; else clean.
 outcome decide(const std::vector<bool>& flagged, bool stopped, bool undecided = false, bool breached = false);
 
+// A server that died mid-run: its verdict stands on the rounds it served when they already
+// show growth (a metric flagged, no clause broken): the leak ran it out of what it needed,
+// as threads do on a 32-bit board. Otherwise the crash is the answer: an error.
+bool growth_explains_crash(const std::vector<bool>& flagged, bool breached);
+
 } // namespace leaklab::verdict
 
 #endif
