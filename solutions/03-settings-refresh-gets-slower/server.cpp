@@ -4,6 +4,7 @@
 #include "bus.hpp"
 
 #include <labkit/server.hpp>
+#include <labkit/settings.hpp>
 
 #include <chrono>
 #include <memory>
@@ -86,11 +87,11 @@ class refresher : public std::enable_shared_from_this<refresher>
 {
     net::steady_timer timer_;
     std::chrono::milliseconds interval_;
-    settings current_;
+    labkit::live_setting& max_reading_bytes_;
 
 public:
-    refresher(net::io_context& ioc, std::chrono::milliseconds interval, settings initial)
-        : timer_(ioc), interval_(interval), current_(initial)
+    refresher(net::io_context& ioc, std::chrono::milliseconds interval, labkit::live_setting& max_reading_bytes)
+        : timer_(ioc), interval_(interval), max_reading_bytes_(max_reading_bytes)
     {
     }
 
@@ -108,8 +109,10 @@ public:
         if(ec)
             return;
 
-        // The fleet config service is the source of truth; this gateway keeps its last answer
-        fleet_settings().publish(current_);
+        // Ask the fleet config service (labkit's PUT /settings/max-reading-bytes) and publish its answer
+        settings s;
+        s.max_reading_bytes = static_cast<std::size_t>(max_reading_bytes_.value());
+        fleet_settings().publish(s);
         do_wait();
     }
 };
@@ -117,12 +120,12 @@ public:
 int main(int argc, char* argv[])
 {
     return labkit::run(argc, argv, [](labkit::lab& lab) {
-        settings initial;
-        initial.max_reading_bytes = lab.option<std::size_t>("max-reading-bytes", initial.max_reading_bytes);
+        auto& limit = labkit::named_setting("max-reading-bytes",
+                                            lab.option<std::int64_t>("max-reading-bytes", settings{}.max_reading_bytes));
         auto interval = std::chrono::milliseconds(lab.option<int>("refresh-ms", 5000));
 
         // Refresh the settings until the gateway stops
-        auto r = std::make_shared<refresher>(lab.ioc(), interval, initial);
+        auto r = std::make_shared<refresher>(lab.ioc(), interval, limit);
         r->run();
         lab.on_stop([r] { r->stop(); });
 

@@ -190,6 +190,19 @@ TEST_CASE("a manifest's contract: listeners, bounds, epilogue, and what is refus
         CHECK(m.promises == std::vector<std::string>{"pings"});
         CHECK(m.fixtures.empty());
     }
+    {
+        temp_root t(lab_json(R"({ "kind": "ws-quiet", "path": "/feed", "quiet_ms": 100, "connections": 4, "concurrency": 4,
+              "setup": { "method": "PUT", "path": "/settings/x", "body": "9", "expect_status": 204, "endpoint": "metrics" },
+              "trigger": { "method": "PUT", "path": "/settings/x", "body": "1" } })"));
+        auto m = load_manifest(t.lab / "lab.json");
+        REQUIRE(m.plan.steps.size() == 1);
+        REQUIRE(m.plan.steps[0].setup);
+        CHECK(m.plan.steps[0].setup->to_metrics);
+        CHECK(m.plan.steps[0].setup->expect_status == 204);
+        REQUIRE(m.plan.steps[0].trigger);
+        CHECK_FALSE(m.plan.steps[0].trigger->to_metrics);
+        CHECK(m.plan.steps[0].trigger->body == "1");
+    }
     auto refused = [](const std::string& json, const std::string& what) {
         temp_root t(json);
         CHECK_THROWS_WITH(load_manifest(t.lab / "lab.json"), Catch::Contains(what));
@@ -206,6 +219,13 @@ TEST_CASE("a manifest's contract: listeners, bounds, epilogue, and what is refus
     refused(lab_json(R"({ "kind": "http-churn", "pause_ms": 100 })"), "only an http-keepalive step has pause_ms");
     refused(lab_json(R"({ "kind": "http-keepalive", "pause_ms": 20000 })"), "must be shorter than op_timeout_s");
     refused(lab_json(R"({ "kind": "ws-churn", "expect_cached": true })"), "only an HTTP step");
+    // A change made while connections are open: ws-quiet opens them all at once, and says where it goes.
+    refused(lab_json(R"({ "kind": "ws-churn", "trigger": { "path": "/x" } })"), "only ws-listen and ws-quiet steps have a trigger");
+    refused(lab_json(R"({ "kind": "ws-listen", "setup": { "path": "/x" } })"), "only a ws-quiet step has a setup");
+    refused(lab_json(R"({ "kind": "ws-quiet", "quiet_ms": 100, "connections": 8, "concurrency": 4, "trigger": { "path": "/x" } })"),
+            "concurrency >= connections");
+    refused(lab_json(R"({ "kind": "ws-quiet", "quiet_ms": 100, "setup": { "path": "/x", "endpoint": "admin" } })"),
+            "expected \"server\"");
     refused(lab_json(R"({ "kind": "http-churn" })", R"( "contract": { "bounds": [ { "metric": "x", "min": "some" } ] },)"),
             "\"listeners\"");
 }

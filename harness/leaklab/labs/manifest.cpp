@@ -141,7 +141,7 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
                         "from_round", "until_round", "fault", "latency_ms", "quiet_ms", "expect_header",
                         "expect_gzip", "keys", "with_next", "ping_every_ms", "push_every_ms", "expect_each",
                         "trigger", "within_ms", "message_bytes", "expect_close_code", "max_failure_rate",
-                        "pause_ms", "expect_cached"});
+                        "pause_ms", "expect_cached", "setup"});
     workload::step_spec s;
     s.kind = r.string("kind");
     auto& kinds = workload::kinds();
@@ -188,9 +188,9 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
     s.push_every_ms = r.number("push_every_ms", 0, 0, 600'000);
     s.expect_each = r.strings("expect_each");
     s.within_ms = r.number("within_ms", s.within_ms, 1, 600'000);
-    if(r.has("trigger"))
-    {
-        reader t(r.at("trigger"), r.path("trigger"), {"method", "path", "body", "expect_status"});
+    // A request the step sends to change something: {method, path, body, expect_status, endpoint}.
+    auto change = [&](const char* field) {
+        reader t(r.at(field), r.path(field), {"method", "path", "body", "expect_status", "endpoint"});
         workload::trigger_spec trig;
         trig.method = t.string("method", trig.method);
         if(http_verb_unknown(trig.method))
@@ -200,8 +200,17 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
             throw manifest_error(t.path("path") + ": must start with '/'");
         trig.body = t.string("body", "");
         trig.expect_status = static_cast<unsigned>(t.count("expect_status", trig.expect_status, 100, 599));
-        s.trigger = trig;
-    }
+        const auto endpoint = t.string("endpoint", "server");
+        if(endpoint != "server" && endpoint != "metrics")
+            throw manifest_error(t.path("endpoint") + ": expected \"server\" (the port it serves on) or \"metrics\" "
+                                                      "(its labkit metrics endpoint, where live settings are changed)");
+        trig.to_metrics = endpoint == "metrics";
+        return trig;
+    };
+    if(r.has("trigger"))
+        s.trigger = change("trigger");
+    if(r.has("setup"))
+        s.setup = change("setup");
     if(auto bad = workload::find_kind(s.kind)->validate(s, [&](const std::string& f) { return r.has(f.c_str()); }))
         throw manifest_error(r.path(bad->first.c_str()) + ": " + bad->second);
     return s;

@@ -106,8 +106,19 @@ std::string describe_step(const workload::step_spec& s)
     else if(s.kind == "stall")
         o << "a client that sends part of a request, then goes silent (nothing to answer)";
     else if(s.kind == "ws-quiet")
+    {
         o << "a device silent for " << ms_text(s.quiet_ms) << (s.messages > 1 ? " before each message" : "")
           << " that answers pings is kept";
+        // A change made while the devices are connected: they must apply it.
+        auto request = [](const workload::trigger_spec& t) {
+            return t.method + " " + t.path + (t.body.empty() ? "" : " " + printable(t.body)) +
+                   (t.to_metrics ? " on the metrics endpoint" : "");
+        };
+        if(s.setup)
+            o << "; connected after " << request(*s.setup);
+        if(s.trigger)
+            o << ", then " << request(*s.trigger) << " while they are: they apply it";
+    }
     else if(s.kind.rfind("ws-", 0) == 0 || s.kind == "half-open")
         o << "every message is echoed back";
     if(s.expect_close_code)
@@ -346,6 +357,7 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
         if(agent)
             sampler.use_agent(&*agent);
         workload::engine engine;
+        engine.metrics_port(metrics_port.value_or(0));
 
         sample::sampler::settle_policy policy;
         policy.min_wait = p.settle_min;

@@ -1,6 +1,7 @@
 #include "leaklab/workload/workload.hpp"
 
 #include "leaklab/workload/listen.hpp"
+#include "leaklab/workload/request.hpp"
 
 #include <labkit/net.hpp>
 
@@ -45,9 +46,13 @@ problem only_for(const std::string& kind, const step_spec& s, const has_fn& has)
         return std::pair{std::string("pause_ms"), "must be shorter than op_timeout_s (" + std::to_string(s.op_timeout_s) + " s)"};
     if(kind != "backend-fault" && (has("fault") || !s.fault.empty()))
         return std::pair{std::string("fault"), std::string("only a backend-fault step has a fault")};
-    for(const char* f : {"ping_every_ms", "push_every_ms", "expect_each", "trigger", "within_ms"})
+    for(const char* f : {"ping_every_ms", "push_every_ms", "expect_each", "within_ms"})
         if(kind != "ws-listen" && has(f))
             return std::pair{std::string(f), "only a ws-listen step has " + std::string(f)};
+    if(kind != "ws-listen" && kind != "ws-quiet" && has("trigger"))
+        return std::pair{std::string("trigger"), std::string("only ws-listen and ws-quiet steps have a trigger")};
+    if(kind != "ws-quiet" && has("setup"))
+        return std::pair{std::string("setup"), std::string("only a ws-quiet step has a setup")};
     if(has("expect_close_code") && kind != "ws-churn" && kind != "ws-quiet")
         return std::pair{std::string("expect_close_code"), std::string("only ws-churn and ws-quiet steps wait for a close")};
     if(has("expect_close_code") && s.messages == 0)
@@ -94,7 +99,8 @@ std::vector<kind_spec> make_registry()
     r.push_back(make_kind(
         "ws-quiet",
         "open a WebSocket and, `messages` times, stay silent for `quiet_ms` while answering pings, then send a message and "
-        "wait for its echo; then close; the server dropping it is a breach",
+        "wait for its echo; then close; the server dropping it is a breach. A `setup` request goes out before the "
+        "connections open, a `trigger` once they all are: a change the open connections must apply",
         false, [](const step_spec& s, const has_fn&) -> problem {
             if(s.quiet_ms <= 0)
                 return std::pair{std::string("quiet_ms"), std::string("a ws-quiet step needs quiet_ms > 0")};
@@ -104,6 +110,11 @@ std::vector<kind_spec> make_registry()
             if(s.quiet_ms >= s.op_timeout_s * 1000)
                 return std::pair{std::string("quiet_ms"), "must be shorter than op_timeout_s (" + std::to_string(s.op_timeout_s) +
                                                               " s), which bounds the whole operation"};
+            // The trigger goes out once every connection is open: they must all be open at once.
+            if(s.trigger && s.concurrency < s.connections)
+                return std::pair{std::string("concurrency"),
+                                 std::string("a ws-quiet step with a trigger opens all its connections at once "
+                                             "(concurrency >= connections)")};
             return std::nullopt;
         }));
     r.push_back(make_kind("half-open", "open a WebSocket, echo `messages` messages, then neither read nor write (a peer that vanished); it stays open until the run ends", true));
@@ -305,6 +316,15 @@ struct engine::impl
     std::size_t round = 1;      // the round being run, for "{r}"
     // The listeners of each ws-listen step, held from its first round to the end of the run.
     std::map<const step_spec*, std::unique_ptr<listener_group>> listening;
+    std::uint16_t metrics_port = 0;  // the server's labkit metrics endpoint, for requests sent there
+
+    // A ws-quiet step's trigger waits for every connection of the step to be open (or gone).
+    struct gate
+    {
+        std::size_t expected = 0, arrived = 0, gone = 0;
+        bool open = false;  // the trigger has been sent
+    };
+    std::map<const step_spec*, gate> gates;
 
     // The template variables of request n (message i) of a step.
     template_vars vars(const step_spec& st, std::uint64_t n, std::uint64_t i = 0) const
@@ -355,6 +375,72 @@ struct engine::impl
                     sl.socket->close(ignored);
                 }
         }
+    }
+
+    // Open, wait until the step's trigger has been sent (by conduct()).
+    net::awaitable<void> wait_for_trigger(slot& sl, const step_spec& st)
+    {
+        auto& g = gates[&st];
+        ++g.arrived;
+        net::steady_timer poll(ioc);
+        while(!g.open)
+        {
+            if(steady_clock::now() >= sl.deadline)
+                throw op_error("open, but the step's trigger was not sent in time");
+            poll.expires_after(5ms);
+            co_await poll.async_wait(net::as_tuple(use_awaitable));
+        }
+    }
+
+    // A setup or trigger request of a step: where it goes, and what came back.
+    net::awaitable<void> send_change(const trigger_spec& t, const step_spec& st, step_result& r, const char* clause)
+    {
+        ++r.ops;
+        request_outcome out;
+        if(t.to_metrics && metrics_port == 0)
+            out.error = "this server has no labkit metrics endpoint to send " + t.method + " " + t.path + " to";
+        else
+            out = co_await send_request(t.to_metrics ? tcp::endpoint(ep.address(), metrics_port) : ep, t,
+                                        vars(st, 0), st.op_timeout_s);
+        if(!out.error.empty())
+        {
+            ++r.failed;
+            if(r.first_error.empty())
+                r.first_error = out.what + ": " + out.error;
+        }
+        else if(!out.breach.empty())
+        {
+            ++r.breaches;
+            if(r.first_breach.empty())
+            {
+                r.breach_clause = clause;
+                r.first_breach = out.breach;
+            }
+        }
+    }
+
+    // A ws-quiet step with a setup or a trigger: the setup, quiet_ms for the server to apply it,
+    // the step's workers, and the trigger once all their connections are open.
+    net::awaitable<void> conduct(const step_spec& st, step_result& r, std::function<void()> start_workers)
+    {
+        if(st.setup)
+        {
+            co_await send_change(*st.setup, st, r, "setup reply");
+            net::steady_timer wait(ioc, duration_cast<steady_clock::duration>(duration<double, std::milli>(st.quiet_ms)));
+            co_await wait.async_wait(net::as_tuple(use_awaitable));
+        }
+        start_workers();
+        if(!st.trigger)
+            co_return;
+        auto& g = gates[&st];
+        net::steady_timer poll(ioc);
+        while(g.arrived + g.gone < g.expected && steady_clock::now() < deadline)
+        {
+            poll.expires_after(5ms);
+            co_await poll.async_wait(net::as_tuple(use_awaitable));
+        }
+        co_await send_change(*st.trigger, st, r, "trigger reply");
+        g.open = true;
     }
 
     // How a WebSocket operation ends: a close handshake, a reset, or silence with the socket kept.
@@ -446,9 +532,26 @@ struct engine::impl
         begin(sl, sock, st);
         auto [cec] = co_await sock.async_connect(ep, net::as_tuple(use_awaitable));
         check(cec, "connect");
+        // An operation that ends before it is open still counts for the step's trigger.
+        struct leave_gate
+        {
+            impl& m;
+            const step_spec& st;
+            bool arrived = false;
+            ~leave_gate()
+            {
+                if(st.trigger && !arrived)
+                    ++m.gates[&st].gone;
+            }
+        } gate_guard{*this, st};
         auto [hec] = co_await ws.async_handshake("127.0.0.1:" + std::to_string(ep.port()), expand(st.path, vars(st, n)),
                                                  net::as_tuple(use_awaitable));
         check(hec, "websocket handshake");
+        if(st.trigger)
+        {
+            gate_guard.arrived = true;
+            co_await wait_for_trigger(sl, st);
+        }
 
         // Echo each message and check the reply.
         beast::flat_buffer buffer;
@@ -884,23 +987,41 @@ std::vector<step_result> engine::run_together(const std::vector<const step_spec*
         m.slots.emplace_back();
     m.running = all_workers;
     std::vector<op_fn> ops(all_workers);
+    m.gates.clear();
     std::size_t w = 0;
     for(std::size_t i = 0; i < steps.size(); ++i)
-        for(std::size_t k = 0; k < workers[i]; ++k, ++w)
-        {
-            const auto& st = *steps[i];
-            auto& sl = m.slots[w];
-            if(st.kind == "http-keepalive")
+    {
+        const auto& st = *steps[i];
+        const std::size_t first = w;
+        w += workers[i];
+        // Each worker's operations register their socket in the worker's own slot.
+        for(std::size_t k = first; k < w; ++k)
+            if(st.kind != "http-keepalive")
             {
-                net::co_spawn(m.ioc, m.keepalive_worker(sl, st, shares[i].next, shares[i].total, results[i]), net::detached);
-                continue;
+                ops[k] = m.op_for(m.slots[k], st);
+                if(!ops[k])
+                    throw std::logic_error("workload kind '" + st.kind + "' is in the registry but the engine cannot run it");
             }
-            // Each worker's operations register their socket in the worker's own slot.
-            ops[w] = m.op_for(sl, st);
-            if(!ops[w])
-                throw std::logic_error("workload kind '" + st.kind + "' is in the registry but the engine cannot run it");
-            net::co_spawn(m.ioc, m.worker(sl, ops[w], shares[i].next, shares[i].total, results[i], st), net::detached);
+        auto start = [&m, &st, &ops, &shares, &results, i, first, last = w] {
+            for(std::size_t k = first; k < last; ++k)
+            {
+                auto& sl = m.slots[k];
+                if(st.kind == "http-keepalive")
+                    net::co_spawn(m.ioc, m.keepalive_worker(sl, st, shares[i].next, shares[i].total, results[i]),
+                                  net::detached);
+                else
+                    net::co_spawn(m.ioc, m.worker(sl, ops[k], shares[i].next, shares[i].total, results[i], st),
+                                  net::detached);
+            }
+        };
+        if(st.setup || st.trigger)
+        {
+            m.gates[&st].expected = shares[i].total;
+            net::co_spawn(m.ioc, m.conduct(st, results[i], start), net::detached);
         }
+        else
+            start();
+    }
     net::co_spawn(m.ioc, m.watchdog(), net::detached);
     // The watchdog closes whatever is past its deadline, so run() returns by then (plus a tick).
     m.ioc.run();
@@ -921,10 +1042,12 @@ step_result engine::listen(const step_spec& st, std::uint16_t port, std::size_t 
     {
         if(last)
             return {};
-        group = std::make_unique<listener_group>(st, port);
+        group = std::make_unique<listener_group>(st, port, impl_->metrics_port);
     }
     return group->check(round, last);
 }
+
+void engine::metrics_port(std::uint16_t port) { impl_->metrics_port = port; }
 
 std::size_t engine::listeners() const
 {

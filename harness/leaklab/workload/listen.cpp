@@ -1,4 +1,5 @@
 #include "leaklab/workload/listen.hpp"
+#include "leaklab/workload/request.hpp"
 
 #include <labkit/net.hpp>
 
@@ -64,6 +65,7 @@ struct listener_group::impl
 {
     step_spec step;
     tcp::endpoint ep;
+    tcp::endpoint metrics_ep;  // the server's labkit metrics endpoint, for triggers sent there
     net::io_context ioc;
     net::executor_work_guard<net::io_context::executor_type> work{ioc.get_executor()};
     std::thread thread;
@@ -142,54 +144,23 @@ struct listener_group::impl
     // One trigger request for listener c: sent, answered, its status checked.
     net::awaitable<void> send_trigger(std::size_t c, std::size_t round, std::shared_ptr<listener_state> st)
     {
-        const auto& t = *step.trigger;
         template_vars v;
         v.c = c;
         v.r = round;
-        beast::tcp_stream stream(ioc);
-        stream.expires_after(duration_cast<steady_clock::duration>(duration<double>(step.op_timeout_s)));
-        http::request<http::string_body> req{http::string_to_verb(t.method), expand(t.path, v), 11};
-        req.set(http::field::host, "127.0.0.1:" + std::to_string(ep.port()));
-        req.set(http::field::user_agent, "leaklab");
-        req.keep_alive(false);
-        req.body() = expand(t.body, v);
-        req.prepare_payload();
-        const auto sent = steady_clock::now();
-        std::string error;
-        auto [cec] = co_await stream.async_connect(ep, no_throw);
-        if(cec)
-            error = "connect: " + cec.message();
-        if(error.empty())
-        {
-            auto [wec, wn] = co_await http::async_write(stream, req, no_throw);
-            if(wec)
-                error = "HTTP write: " + wec.message();
-        }
-        http::response<http::string_body> res;
-        if(error.empty())
-        {
-            beast::flat_buffer buffer;
-            auto [rec, rn] = co_await http::async_read(stream, buffer, res, no_throw);
-            if(rec)
-                error = "HTTP read: " + rec.message();
-        }
-        beast::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        auto out = co_await send_request(step.trigger->to_metrics ? metrics_ep : ep, *step.trigger, v, step.op_timeout_s);
         std::lock_guard lock(mutex);
-        const std::string what = t.method + " " + std::string(req.target());
-        if(!error.empty())
+        if(!out.error.empty())
         {
             if(st->trigger_error.empty())
-                st->trigger_error = what + ": " + error;
+                st->trigger_error = out.what + ": " + out.error;
         }
-        else if(res.result_int() != t.expect_status)
+        else if(!out.breach.empty())
         {
             if(st->trigger_breach.empty())
-                st->trigger_breach = what + " answered " + std::to_string(res.result_int()) + ", expected " +
-                                     std::to_string(t.expect_status);
+                st->trigger_breach = out.breach;
         }
         else
-            st->triggers.push_back(sent);
+            st->triggers.push_back(out.sent);
     }
 
     // Run `make` for every listener on the listener thread and wait for all of them.
@@ -208,11 +179,13 @@ struct listener_group::impl
     }
 };
 
-listener_group::listener_group(const step_spec& step, std::uint16_t port) : impl_(std::make_unique<impl>())
+listener_group::listener_group(const step_spec& step, std::uint16_t port, std::uint16_t metrics_port)
+    : impl_(std::make_unique<impl>())
 {
     auto& m = *impl_;
     m.step = step;
     m.ep = tcp::endpoint(net::ip::make_address("127.0.0.1"), port);
+    m.metrics_ep = tcp::endpoint(net::ip::make_address("127.0.0.1"), metrics_port);
     m.thread = std::thread([&m] { m.ioc.run(); });
     std::vector<std::future<void>> opened;
     for(std::size_t c = 0; c < step.connections; ++c)

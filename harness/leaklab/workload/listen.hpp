@@ -18,7 +18,8 @@ class listener_group
 public:
     // Opens step.connections listeners on 127.0.0.1:port, each within the step's op_timeout_s;
     // those that could not open are counted as failed operations of the first check.
-    listener_group(const step_spec& step, std::uint16_t port);
+    // Triggers with to_metrics go to metrics_port (the server's labkit metrics endpoint).
+    listener_group(const step_spec& step, std::uint16_t port, std::uint16_t metrics_port = 0);
     ~listener_group();
     listener_group(const listener_group&) = delete;
     listener_group& operator=(const listener_group&) = delete;

@@ -14,13 +14,18 @@
 
 namespace leaklab::workload {
 
-// An HTTP request a ws-listen step sends to make the server tell its listeners something.
+// An HTTP request a step sends to change something in the server: a ws-listen step's trigger
+// (each listener must be told after it), a ws-quiet step's setup and trigger (open connections
+// must apply the change).
 struct trigger_spec
 {
     std::string method = "POST";
     std::string path = "/";           // "{c}" becomes the listener's number, as in the listener's own path
     std::string body;
     unsigned expect_status = 200;     // the status the trigger's reply must have
+    // "endpoint": "metrics": sent to the server's labkit metrics endpoint (its live settings,
+    // PUT /settings/<name>) instead of the port it serves on.
+    bool to_metrics = false;
 };
 
 // Templates in paths, bodies and messages: "{n}" a per-run request counter, "{i}" the message
@@ -73,6 +78,10 @@ struct step_spec
     std::vector<std::string> expect_each;
     std::optional<trigger_spec> trigger;  // sent for each listener every round: the listener must get a message after it
     double within_ms = 2000;          // ... within this long
+    // ws-quiet: `setup` is sent before the step's connections open (then the step waits
+    // quiet_ms, so the server has applied it); `trigger` is sent once, when all of them are
+    // open and before their quiet time: what it changes, those open connections must apply.
+    std::optional<trigger_spec> setup;
 };
 
 // One kind of client, in one place: its name, what it does, whether it leaves connections
@@ -144,6 +153,9 @@ public:
     // what every listener received so far. `last`: after the last round, waiting for the
     // triggers still within their time. Listeners are held until the engine is destroyed.
     step_result listen(const step_spec& step, std::uint16_t port, std::size_t round, bool last = false);
+
+    // Where requests with to_metrics go: the server's labkit metrics endpoint (0: none).
+    void metrics_port(std::uint16_t port);
 
     // Listeners open now (every ws-listen step).
     std::size_t listeners() const;

@@ -1,5 +1,6 @@
 #include "labkit/server.hpp"
 #include "labkit/handler_tracking.hpp"
+#include "labkit/settings.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -8,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -122,18 +124,57 @@ options parse(int argc, char* argv[])
     return o;
 }
 
-// One scrape: read a request, answer /metrics, close or keep alive.
+// A live setting read or changed: GET or PUT /settings/<name>.
+void answer_setting(const http::request<http::string_body>& req, http::response<http::string_body>& res)
+{
+    auto name = std::string(req.target().substr(std::string_view("/settings/").size()));
+    auto* s = find_setting(name);
+    res.set(http::field::content_type, "text/plain");
+    if(!s)
+    {
+        res.result(http::status::not_found);
+        res.body() = "no live setting '" + name + "'\n";
+        return;
+    }
+    if(req.method() == http::verb::get)
+    {
+        res.result(http::status::ok);
+        res.body() = std::to_string(s->value()) + "\n";
+        return;
+    }
+    if(req.method() != http::verb::put)
+    {
+        res.result(http::status::method_not_allowed);
+        res.body() = "try GET or PUT /settings/" + name + "\n";
+        return;
+    }
+    std::int64_t v = 0;
+    const auto& b = req.body();
+    auto [end, err] = std::from_chars(b.data(), b.data() + b.size(), v);
+    if(err != std::errc() || end != b.data() + b.size())
+    {
+        res.result(http::status::bad_request);
+        res.body() = "the body must be an integer\n";
+        return;
+    }
+    s->set(v);
+    res.result(http::status::no_content);
+}
+
+// One scrape or setting: read a request, answer /metrics or /settings/<name>, close or keep alive.
 net::awaitable<void> metrics_session(tcp::socket socket)
 {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for(;;)
     {
-        http::request<http::empty_body> req;
+        http::request_parser<http::string_body> parser;
+        parser.body_limit(1024);
         stream.expires_after(10s);
-        auto [ec, n] = co_await http::async_read(stream, buffer, req, net::as_tuple(net::use_awaitable));
+        auto [ec, n] = co_await http::async_read(stream, buffer, parser, net::as_tuple(net::use_awaitable));
         if(ec)
             break;
+        const auto& req = parser.get();
         http::response<http::string_body> res;
         res.version(req.version());
         res.keep_alive(req.keep_alive());
@@ -143,6 +184,8 @@ net::awaitable<void> metrics_session(tcp::socket socket)
             res.set(http::field::content_type, "text/plain; version=0.0.4");
             res.body() = render_metrics();
         }
+        else if(req.target().starts_with("/settings/"))
+            answer_setting(req, res);
         else
         {
             res.result(http::status::not_found);
