@@ -203,6 +203,16 @@ TEST_CASE("a manifest's contract: listeners, bounds, epilogue, and what is refus
         CHECK_FALSE(m.plan.steps[0].trigger->to_metrics);
         CHECK(m.plan.steps[0].trigger->body == "1");
     }
+    {
+        temp_root t(lab_json(R"({ "kind": "ws-listen", "path": "/live", "connections": 1, "read_pause_ms": 6000,
+              "receive_buffer": 4096, "expect_sequence": { "field": "seq", "per": "sensor" } })"));
+        auto m = load_manifest(t.lab / "lab.json");
+        REQUIRE(m.plan.steps.size() == 1);
+        CHECK(m.plan.steps[0].read_pause_ms == 6000);
+        CHECK(m.plan.steps[0].receive_buffer == 4096);
+        CHECK(m.plan.steps[0].sequence_field == "seq");
+        CHECK(m.plan.steps[0].sequence_per == "sensor");
+    }
     auto refused = [](const std::string& json, const std::string& what) {
         temp_root t(json);
         CHECK_THROWS_WITH(load_manifest(t.lab / "lab.json"), Catch::Contains(what));
@@ -224,6 +234,8 @@ TEST_CASE("a manifest's contract: listeners, bounds, epilogue, and what is refus
     refused(lab_json(R"({ "kind": "ws-listen", "setup": { "path": "/x" } })"), "only a ws-quiet step has a setup");
     refused(lab_json(R"({ "kind": "ws-quiet", "quiet_ms": 100, "connections": 8, "concurrency": 4, "trigger": { "path": "/x" } })"),
             "concurrency >= connections");
+    refused(lab_json(R"({ "kind": "ws-churn", "expect_sequence": { "field": "seq" } })"), "only a ws-listen step has expect_sequence");
+    refused(lab_json(R"({ "kind": "ws-listen", "expect_sequence": { "per": "sensor" } })"), "field");
     refused(lab_json(R"({ "kind": "ws-quiet", "quiet_ms": 100, "setup": { "path": "/x", "endpoint": "admin" } })"),
             "expected \"server\"");
     refused(lab_json(R"({ "kind": "http-churn" })", R"( "contract": { "bounds": [ { "metric": "x", "min": "some" } ] },)"),

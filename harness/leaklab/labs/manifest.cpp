@@ -141,7 +141,8 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
                         "from_round", "until_round", "fault", "latency_ms", "quiet_ms", "expect_header",
                         "expect_gzip", "keys", "with_next", "ping_every_ms", "push_every_ms", "expect_each",
                         "trigger", "within_ms", "message_bytes", "expect_close_code", "max_failure_rate",
-                        "pause_ms", "expect_cached", "setup"});
+                        "pause_ms", "expect_cached", "setup", "read_pause_ms", "receive_buffer",
+                        "expect_sequence"});
     workload::step_spec s;
     s.kind = r.string("kind");
     auto& kinds = workload::kinds();
@@ -188,6 +189,14 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
     s.push_every_ms = r.number("push_every_ms", 0, 0, 600'000);
     s.expect_each = r.strings("expect_each");
     s.within_ms = r.number("within_ms", s.within_ms, 1, 600'000);
+    s.read_pause_ms = r.number("read_pause_ms", 0, 0, 600'000);
+    s.receive_buffer = r.count("receive_buffer", 0, 0, 64 * 1024 * 1024);
+    if(r.has("expect_sequence"))
+    {
+        reader q(r.at("expect_sequence"), r.path("expect_sequence"), {"field", "per"});
+        s.sequence_field = q.string("field");
+        s.sequence_per = q.string("per", "");
+    }
     // A request the step sends to change something: {method, path, body, expect_status, endpoint}.
     auto change = [&](const char* field) {
         reader t(r.at(field), r.path(field), {"method", "path", "body", "expect_status", "endpoint"});

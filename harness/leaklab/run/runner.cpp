@@ -78,6 +78,13 @@ std::string describe_step(const workload::step_spec& s)
             o << "; each gets a message with " << text << " at least every " << ms_text(s.push_every_ms);
         if(!s.expect_body.empty())
             o << "; every message contains \"" << printable(s.expect_body) << "\"";
+        if(!s.sequence_field.empty())
+            o << "; " << (s.sequence_per.empty() ? "the" : "each " + s.sequence_per + "'s") << " " << s.sequence_field
+              << " rises by exactly 1 from one message to the next (nothing dropped or repeated)";
+        if(s.read_pause_ms > 0)
+            o << "; each reads nothing for " << ms_text(s.read_pause_ms) << " after it opens"
+              << (s.receive_buffer ? " (a " + std::to_string(s.receive_buffer) + "-byte receive buffer)" : std::string())
+              << ", so the server's writes back up; it is judged once it reads again";
         if(s.trigger)
             o << "; after " << s.trigger->method << " " << s.trigger->path << " (answered " << s.trigger->expect_status
               << ") each round, each gets a message within " << ms_text(s.within_ms);

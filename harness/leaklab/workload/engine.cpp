@@ -46,7 +46,8 @@ problem only_for(const std::string& kind, const step_spec& s, const has_fn& has)
         return std::pair{std::string("pause_ms"), "must be shorter than op_timeout_s (" + std::to_string(s.op_timeout_s) + " s)"};
     if(kind != "backend-fault" && (has("fault") || !s.fault.empty()))
         return std::pair{std::string("fault"), std::string("only a backend-fault step has a fault")};
-    for(const char* f : {"ping_every_ms", "push_every_ms", "expect_each", "within_ms"})
+    for(const char* f : {"ping_every_ms", "push_every_ms", "expect_each", "within_ms", "read_pause_ms", "receive_buffer",
+                         "expect_sequence"})
         if(kind != "ws-listen" && has(f))
             return std::pair{std::string(f), "only a ws-listen step has " + std::string(f)};
     if(kind != "ws-listen" && kind != "ws-quiet" && has("trigger"))
@@ -129,7 +130,8 @@ std::vector<kind_spec> make_registry()
         "ws-listen",
         "hold `connections` WebSockets open from the step's first round to the end of the run and check what the "
         "server sends on its own: a ping every `ping_every_ms`, each text of `expect_each` every `push_every_ms`, a "
-        "message within `within_ms` of each `trigger` request; a listener the server closes is a breach",
+        "message within `within_ms` of each `trigger` request, an `expect_sequence` without gaps (after a "
+        "`read_pause_ms` that backs the server up); a listener the server closes is a breach",
         false, [](const step_spec& s, const has_fn&) -> problem {
             if(!s.expect_each.empty() && s.push_every_ms <= 0)
                 return std::pair{std::string("push_every_ms"), std::string("expect_each needs push_every_ms > 0")};

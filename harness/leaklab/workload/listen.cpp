@@ -7,11 +7,13 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <future>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -56,6 +58,9 @@ struct listener_state
     std::vector<steady_clock::time_point> triggers;   // when each trigger request was sent
     std::string trigger_breach;                       // a trigger the server answered wrongly
     std::string trigger_error;                        // a trigger that got no answer
+    steady_clock::time_point reading_from;            // when it reads (after read_pause_ms)
+    std::map<std::string, std::int64_t> last_seq;     // expect_sequence: the last number, per key
+    std::string sequence_break;                       // the first message out of sequence
     bool reported_closed = false, reported_bad = false;
 };
 
@@ -81,6 +86,14 @@ struct listener_group::impl
         auto& lowest = beast::get_lowest_layer(ws);
         lowest.expires_after(duration_cast<steady_clock::duration>(duration<double>(step.op_timeout_s)));
         std::string error;
+        // A small receive window, so a listener that stops reading backs the server up quickly.
+        if(step.receive_buffer > 0)
+        {
+            beast::error_code ec;
+            lowest.socket().open(ep.protocol(), ec);
+            if(!ec)
+                lowest.socket().set_option(net::socket_base::receive_buffer_size(static_cast<int>(step.receive_buffer)), ec);
+        }
         auto [cec] = co_await lowest.async_connect(ep, no_throw);
         if(cec)
             error = "connect: " + cec.message();
@@ -96,10 +109,18 @@ struct listener_group::impl
             st->connected = error.empty();
             st->open_error = error;
             st->since = steady_clock::now();
+            st->reading_from = st->since + duration_cast<steady_clock::duration>(duration<double, std::milli>(step.read_pause_ms));
         }
         opened->set_value();
         if(!error.empty())
             co_return;
+
+        // A slow client: nothing read (no pong either) for read_pause_ms, so the server's writes back up.
+        if(step.read_pause_ms > 0)
+        {
+            net::steady_timer pause(ioc, st->reading_from);
+            co_await pause.async_wait(no_throw);
+        }
 
         // Pings are answered by the stream while a read is pending; count them as they come.
         ws.control_callback([this, st](websocket::frame_type kind, beast::string_view) {
@@ -135,10 +156,40 @@ struct listener_group::impl
                 continue;
             }
             st->last_message = now;
+            if(!step.sequence_field.empty())
+                follow_sequence(*st, text);
             for(std::size_t j = 0; j < step.expect_each.size(); ++j)
                 if(text.find(step.expect_each[j]) != std::string::npos)
                     st->last_each[j] = now;
         }
+    }
+
+    // expect_sequence: this message's number must be one more than the last one with its key.
+    void follow_sequence(listener_state& st, const std::string& text)
+    {
+        if(!st.sequence_break.empty())
+            return;
+        boost::system::error_code ec;
+        auto v = boost::json::parse(text, ec);
+        const auto* o = ec ? nullptr : v.if_object();
+        const auto* seq = o ? o->if_contains(step.sequence_field) : nullptr;
+        const auto* key = o && !step.sequence_per.empty() ? o->if_contains(step.sequence_per) : nullptr;
+        if(!seq || !(seq->is_int64() || seq->is_uint64()) || (!step.sequence_per.empty() && !key))
+        {
+            st.sequence_break = "a message without an integer \"" + step.sequence_field + "\"" +
+                                (step.sequence_per.empty() ? "" : " and a \"" + step.sequence_per + "\"") + ": " +
+                                clip(text);
+            return;
+        }
+        const std::string k = !key ? "" : key->is_string() ? std::string(key->as_string()) : boost::json::serialize(*key);
+        const auto n = seq->to_number<std::int64_t>();
+        auto it = st.last_seq.find(k);
+        if(it != st.last_seq.end() && n != it->second + 1)
+            st.sequence_break = (k.empty() ? "" : step.sequence_per + " " + k + ": ") + step.sequence_field + " " +
+                                std::to_string(n) + " came after " + std::to_string(it->second) +
+                                (n > it->second + 1 ? " (" + std::to_string(n - it->second - 1) + " missing)"
+                                                    : " (repeated or out of order)");
+        st.last_seq[k] = n;
     }
 
     // One trigger request for listener c: sent, answered, its status checked.
@@ -272,7 +323,7 @@ step_result listener_group::check(std::size_t round, bool last)
             std::lock_guard lock(m.mutex);
             for(auto& l : m.listeners)
                 if(l->connected)
-                    youngest = std::max(youngest.value_or(l->since), l->since);
+                    youngest = std::max(youngest.value_or(l->reading_from), l->reading_from);
         }
         if(youngest && steady_clock::now() < *youngest + enough)
             std::this_thread::sleep_until(*youngest + enough);
@@ -349,9 +400,14 @@ step_result listener_group::check(std::size_t round, bool last)
             l->reported_bad = true;
             breach("pushed message", who + " got a message without \"" + step.expect_body + "\": " + clip(l->bad_message));
         }
+        if(!l->sequence_break.empty())
+            breach("in sequence", who + ": " + l->sequence_break);
+        // A slow listener is judged on pings and pushes only once it reads again.
+        if(now < l->reading_from)
+            continue;
         if(step.ping_every_ms > 0)
         {
-            const auto since = now - l->last_ping.value_or(l->since);
+            const auto since = now - std::max(l->last_ping.value_or(l->since), l->reading_from);
             if(since > 2 * duration<double, std::milli>(step.ping_every_ms))
                 breach("pings", who + ": no ping for " + secs(since) + " (the server should ping every " +
                                     secs(duration<double, std::milli>(step.ping_every_ms)) + ")");
@@ -359,7 +415,7 @@ step_result listener_group::check(std::size_t round, bool last)
         if(step.push_every_ms > 0)
             for(std::size_t j = 0; j < step.expect_each.size(); ++j)
             {
-                const auto since = now - l->last_each[j].value_or(l->since);
+                const auto since = now - std::max(l->last_each[j].value_or(l->since), l->reading_from);
                 if(since > 2 * duration<double, std::milli>(step.push_every_ms))
                 {
                     breach("pushed messages", who + ": no message with " + step.expect_each[j] + " for " + secs(since) +

@@ -78,6 +78,11 @@ struct step_spec
     std::vector<std::string> expect_each;
     std::optional<trigger_spec> trigger;  // sent for each listener every round: the listener must get a message after it
     double within_ms = 2000;          // ... within this long
+    double read_pause_ms = 0;         // ws-listen: each listener reads nothing for this long after it opens (a slow client)
+    std::size_t receive_buffer = 0;   // ws-listen: the listener's SO_RCVBUF in bytes (0: the kernel's)
+    // ws-listen: every message is a JSON object whose integer `sequence_field` rises by exactly
+    // 1 from one message to the next with the same `sequence_per` value: nothing dropped or repeated.
+    std::string sequence_field, sequence_per;
     // ws-quiet: `setup` is sent before the step's connections open (then the step waits
     // quiet_ms, so the server has applied it); `trigger` is sent once, when all of them are
     // open and before their quiet time: what it changes, those open connections must apply.

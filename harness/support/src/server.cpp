@@ -271,6 +271,14 @@ public:
 
 void accept(lab& l, std::function<void(tcp::socket)> on_connection)
 {
+    // --send-buffer N: a fixed kernel send buffer per connection (no autotuning up to
+    // megabytes), so a client that stops reading pushes back on the server within seconds.
+    if(auto bytes = l.option<int>("send-buffer", 0); bytes > 0)
+        on_connection = [bytes, next = std::move(on_connection)](tcp::socket socket) {
+            beast::error_code ignored;
+            socket.set_option(net::socket_base::send_buffer_size(bytes), ignored);
+            next(std::move(socket));
+        };
     std::shared_ptr<listener> lst;
     try
     {

@@ -87,6 +87,7 @@ private:
 int run(int argc, char* argv[], std::function<void(lab&)> setup);
 
 // Accept connections on lab.endpoint() forever; each socket gets its own strand.
+// --send-buffer N (a lab option) fixes each connection's kernel send buffer at N bytes.
 // Accept errors are reported and the loop goes on (after a short pause when out of
 // descriptors).
 void accept(lab& l, std::function<void(tcp::socket)> on_connection);
