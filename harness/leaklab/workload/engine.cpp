@@ -532,8 +532,6 @@ struct engine::impl
         websocket::stream<tcp::socket> ws(ioc);
         auto& sock = ws.next_layer();
         begin(sl, sock, st);
-        auto [cec] = co_await sock.async_connect(ep, net::as_tuple(use_awaitable));
-        check(cec, "connect");
         // An operation that ends before it is open still counts for the step's trigger.
         struct leave_gate
         {
@@ -546,6 +544,8 @@ struct engine::impl
                     ++m.gates[&st].gone;
             }
         } gate_guard{*this, st};
+        auto [cec] = co_await sock.async_connect(ep, net::as_tuple(use_awaitable));
+        check(cec, "connect");
         auto [hec] = co_await ws.async_handshake("127.0.0.1:" + std::to_string(ep.port()), expand(st.path, vars(st, n)),
                                                  net::as_tuple(use_awaitable));
         check(hec, "websocket handshake");

@@ -198,7 +198,12 @@ struct listener_group::impl
         template_vars v;
         v.c = c;
         v.r = round;
-        auto out = co_await send_request(step.trigger->to_metrics ? metrics_ep : ep, *step.trigger, v, step.op_timeout_s);
+        request_outcome out;
+        if(step.trigger->to_metrics && metrics_ep.port() == 0)
+            out.error = "this server has no labkit metrics endpoint to send " + step.trigger->method + " " +
+                        step.trigger->path + " to";
+        else
+            out = co_await send_request(step.trigger->to_metrics ? metrics_ep : ep, *step.trigger, v, step.op_timeout_s);
         std::lock_guard lock(mutex);
         if(!out.error.empty())
         {
