@@ -2,7 +2,8 @@
 # What the exit-time tools see, next to what growth sees (the asan preset):
 #  - lab 01's leak is flagged by growth, and LeakSanitizer reports nothing at exit;
 #  - a server that drops pointers (hoard_http --lose) is reported by LeakSanitizer,
-#    and leaklab shows that report (so the first check cannot pass by not looking).
+#    and leaklab shows that report as a finding at the line that allocated (so the
+#    first check cannot pass by not looking).
 set -u
 leaklab=$1; root=$2
 out=$("$leaklab" check 01 --variant leaky --preset asan --quiet 2>&1); code=$?
@@ -12,7 +13,8 @@ fi
 cmake --build "$root/build/asan" --target hoard_http >/dev/null || { echo "cannot build hoard_http in build/asan"; exit 1; }
 out=$("$leaklab" probe --cmd "$root/build/asan/bin/hoard_http {port} --lose 48" --workload http-churn \
       --connections 100 --rounds 9 --quiet 2>&1)
-if ! grep -Eq 'SUMMARY: AddressSanitizer: [0-9]+ byte\(s\) leaked' <<<"$out"; then
-  printf 'hoard_http --lose under ASan: expected a LeakSanitizer summary in the report; got:\n%s\n' "$out"; exit 1
+if ! grep -Eq 'LeakSanitizer direct leak .*[0-9]+ bytes in [0-9]+ objects' <<<"$out" ||
+   ! grep -Eq 'tests/blackbox/hoard_http\.cpp:[0-9]+ in serve' <<<"$out"; then
+  printf 'hoard_http --lose under ASan: expected a LeakSanitizer finding at its allocation; got:\n%s\n' "$out"; exit 1
 fi
 echo "LSan silent on lab 01 (growth flags it); LSan's report on a lost-pointer server is shown"

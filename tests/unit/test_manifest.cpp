@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -56,9 +58,16 @@ TEST_CASE("every lab in the repository has a valid manifest")
         CHECK(m.hints.size() == 3);
         CHECK(!m.upstream.empty());
         // A leaky variant names what grows; a control lab (growth that is not a leak)
-        // expects clean from both variants.
+        // expects clean from both variants; a defect growth cannot see (undefined behaviour)
+        // says how the run ends, or that a tool alone judges it, and a tool finds it.
         auto& leaky = m.expect.at("leaky");
-        CHECK(leaky.flagged.empty() == (leaky.verdict == leaklab::verdict::outcome::clean));
+        const bool by_tool = !leaky.verdicts.empty() || !leaky.mode.empty();
+        if(!by_tool)
+            CHECK(leaky.flagged.empty() == (leaky.verdict == leaklab::verdict::outcome::clean));
+        else
+            CHECK(std::any_of(m.modes.begin(), m.modes.end(), [](auto& kv) { return !kv.second.at("leaky").finds.empty(); }));
+        // The catch matrix covers every lab: at least one tool mode, both variants.
+        CHECK(!m.modes.empty());
         CHECK(m.expect.at("fixed").verdict == leaklab::verdict::outcome::clean);
         // Every student file exists in both the lab and its solution, and the fix changes something.
         bool differs = false;
@@ -121,6 +130,49 @@ TEST_CASE("broken manifests name the file and the field")
                "must be shorter than op_timeout_s");
     fails_with("07-some-lab", replace(good, "\"http-churn\"", "\"http-churn\", \"quiet_ms\": 500"),
                "only a ws-quiet step has quiet_ms");
+    // The catch matrix: a known tool mode, both variants, a finding for a site, a lesson for a blind spot.
+    const std::string leaky = R"("leaky": { "verdict": "leak", "flagged": ["heap_bytes"] })";
+    auto with_modes = [&](const std::string& modes) {
+        return replace(good, R"("thresholds")", "\"modes\": " + modes + ", \"thresholds\"");
+    };
+    fails_with("07-some-lab", with_modes(R"({"valgrind": {}})"), "not a tool mode (asan, tsan)");
+    fails_with("07-some-lab", with_modes(R"({"asan": {"leaky": {"finds": ["direct leak"]}}})"),
+               "missing required field \"fixed\"");
+    fails_with("07-some-lab", with_modes(R"({"asan": {"leaky": {"finds": []}, "fixed": {"finds": []}}})"),
+               "say why the tool cannot see this defect");
+    fails_with("07-some-lab", with_modes(R"({"asan": {"leaky": {"finds": [], "why": "x", "site": "a"}, "fixed": {"finds": []}}})"),
+               "a site needs a finding");
+    fails_with("07-some-lab", with_modes(R"({"asan": {"leaky": {"finds": ["direct leak"]}, "fixed": {"finds": ["direct leak"]}}})"),
+               "a fixed variant is clean under every tool");
+    // A leaky variant growth cannot judge: a crash or broken contract for a stated reason, or a tool alone.
+    fails_with("07-some-lab", replace(good, leaky, R"("leaky": { "verdict": ["error", "clean"], "reason": "x" })"),
+               "a list holds \"error\", \"broken\" or \"leak\"");
+    fails_with("07-some-lab", replace(good, leaky, R"("leaky": { "verdict": ["error"] })"), "needs the reason");
+    fails_with("07-some-lab",
+               replace(with_modes(R"({"asan": {"leaky": {"finds": ["direct leak"]}, "fixed": {"finds": []}}})"), leaky,
+                       R"("leaky": { "verdict": "flagged", "mode": "tsan" })"),
+               "so modes.tsan.leaky must name what it finds");
+
+    fails_with("07-some-lab", replace(good, leaky, R"("leaky": { "verdict": "leak", "mode": "tsan" })"),
+               "only a leaky variant judged by a tool");
+}
+
+TEST_CASE("the catch matrix and tool-judged variants load")
+{
+    temp_lab lab("07-some-lab",
+                 replace(replace(good, R"("leaky": { "verdict": "leak", "flagged": ["heap_bytes"] })",
+                                 R"("leaky": { "verdict": "flagged", "mode": "tsan" })"),
+                         R"("thresholds")",
+                         R"("modes": {"tsan": {"leaky": {"finds": ["data race"], "site": "server[.]cpp"}, "fixed": {"finds": []}},
+                                      "asan": {"leaky": {"finds": [], "why": "no memory is lost"}, "fixed": {"finds": []}}},
+                            "thresholds")"));
+    auto m = load_manifest(lab.file);
+    CHECK(m.expect.at("leaky").mode == "tsan");
+    CHECK(m.expect.at("leaky").verdict == leaklab::verdict::outcome::flagged);
+    CHECK(m.modes.at("tsan").at("leaky").finds == std::vector<std::string>{"data race"});
+    CHECK(m.modes.at("tsan").at("leaky").site == "server[.]cpp");
+    CHECK(m.modes.at("asan").at("leaky").finds.empty());
+    CHECK(m.modes.at("asan").at("leaky").why == "no memory is lost");
 }
 
 TEST_CASE("labs are found by id or slug, and a miss lists the labs")

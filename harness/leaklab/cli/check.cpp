@@ -2,6 +2,7 @@
 #include "leaklab/cli/common.hpp"
 
 #include "leaklab/labs/manifest.hpp"
+#include "leaklab/tools/modes.hpp"
 
 #include <algorithm>
 #include <iostream>
@@ -17,10 +18,12 @@ int cmd_check(const std::vector<std::string>& args)
         ("lab", po::value<std::string>(&lab_name), "the lab: 01 or its slug")
         ("variant", po::value<std::string>(&variant), "leaky or fixed: the kit's own server, or a wrong fix the kit must reject (wf-NAME; `leaklab verify NN` lists them) (not with --source)")
         ("source", po::value<std::string>(), "check a student's copy: the lab's student files from this folder (instead of --variant)")
+        ("mode", po::value<std::string>(&c.mode), ("growth (default), or a tool's: " + tools::mode_names() +
+                                                   "; a tool mode builds its preset and its reports decide").c_str())
         ("json", po::value<std::string>(), "also write the result as JSON to this file");
     po::positional_options_description pos;
     pos.add("lab", 1);
-    auto vm = parse(args, d, pos, c, "check <lab> (--variant leaky|fixed | --source DIR) [--json FILE]");
+    auto vm = parse(args, d, pos, c, "check <lab> (--variant leaky|fixed | --source DIR) [--mode growth|asan|tsan] [--json FILE]");
     if(lab_name.empty())
         throw usage_error("which lab? e.g. `leaklab check 01 --variant leaky` (`leaklab list` shows them)");
     std::optional<fs::path> source;

@@ -2,6 +2,7 @@
 
 #include "leaklab/labs/build.hpp"
 #include "leaklab/process/platform.hpp"
+#include "leaklab/tools/modes.hpp"
 #include "leaklab/verdict/metrics.hpp"
 #include "leaklab/workload/workload.hpp"
 
@@ -140,7 +141,7 @@ fs::path log_dir(const labs::build_tree& tree, const std::string& name)
 void cleanup_logs(const fs::path& dir, const run::result& r, const common& c)
 {
     std::error_code ec;
-    if(c.keep_logs || r.verdict == verdict::outcome::error)
+    if(c.keep_logs || r.verdict == verdict::outcome::error || r.verdict == verdict::outcome::flagged)
     {
         if(!c.quiet)
             std::cerr << "leaklab: the server's logs are in " << dir.string() << "\n";
@@ -149,11 +150,72 @@ void cleanup_logs(const fs::path& dir, const run::result& r, const common& c)
     fs::remove_all(dir, ec);
 }
 
+const tools::host& mode_host()
+{
+    static const tools::host h = tools::this_host();
+    return h;
+}
+
+namespace {
+
+const tools::host& host() { return mode_host(); }
+
+// The tool mode asked for, or nullptr for growth; checks that --preset or --build-dir agree.
+const tools::mode* tool_mode(const common& c)
+{
+    if(c.mode.empty() || c.mode == "growth")
+        return nullptr;
+    auto* m = tools::find_mode(c.mode);
+    if(!m)
+        throw usage_error("no mode \"" + c.mode + "\": the modes are " + tools::mode_names());
+    if(!c.preset.empty() && c.preset != m->preset)
+        throw usage_error("--mode " + m->name + " runs the " + m->preset + " build; --preset " + c.preset +
+                          " is another (drop --preset)");
+    return m;
+}
+
+
+// A path under the checkout, shortened: "labs/19-.../server.cpp".
+void relative_to_root(std::vector<tools::finding>& findings, const fs::path& root)
+{
+    std::error_code ec;
+    std::string prefix = fs::weakly_canonical(root, ec).string();
+    if(prefix.empty() || prefix.back() != '/')
+        prefix += '/';
+    for(auto& f : findings)
+        for(auto& s : f.stacks)
+            for(auto& fr : s.frames)
+                if(fr.file.rfind(prefix, 0) == 0)
+                    fr.file = fr.file.substr(prefix.size());
+}
+
+} // namespace
+
 lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std::optional<fs::path>& source,
                 const common& c, const std::function<void()>& built)
 {
-    auto tree = labs::open_build_tree(c.root, c.preset, c.build_dir, c.quiet, c.no_build);
-    auto binary = labs::build_variant(tree, lab, variant, source, c.quiet, c.no_build);
+    const tools::mode* mode = tool_mode(c);
+    if(mode)
+        if(auto why = tools::unavailable(*mode, host()); !why.empty())
+        {
+            // Never a false clean: a mode that cannot run says why, and has its own exit code.
+            lab_run out;
+            out.heading = {lab.name(), lab.title, variant, ""};
+            out.result.verdict = verdict::outcome::skipped;
+            out.result.mode = mode->name;
+            out.result.skipped = mode->name + " cannot run here: " + why;
+            return out;
+        }
+    common cc = c;
+    if(mode)
+        cc.preset = mode->preset;
+    auto tree = labs::open_build_tree(cc.root, cc.preset, cc.build_dir, cc.quiet, cc.no_build);
+    if(mode && tree.sanitizer != (mode->name == "asan" ? "address" : "thread"))
+        throw usage_error("--mode " + mode->name + " needs a build tree configured with the " + mode->preset +
+                          " preset; " + tree.dir.string() + " is built " +
+                          (tree.sanitizer.empty() ? std::string("without a sanitizer") : "with " + tree.sanitizer) +
+                          " (drop --build-dir, or give one made with --preset " + mode->preset + ")");
+    auto binary = labs::build_variant(tree, lab, variant, source, cc.quiet, cc.no_build);
     if(built)
         built();
 
@@ -171,9 +233,9 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
     out.heading = {lab.name(), lab.title, variant, tree.sanitizer};
     if(auto* fx = fixture_of(lab, variant))
         out.heading.variant = "wrong fix " + fx->name;
-    auto plan = adjusted(lab.plan, c);
+    auto plan = adjusted(lab.plan, cc);
     // A descriptor limit chosen so that a leak exhausts it within the run shrinks with the run.
-    const double scale = c.profile == "pi" && !c.scale_given ? 0.25 : c.scale;
+    const double scale = cc.profile == "pi" && !cc.scale_given ? 0.25 : cc.scale;
     if(t.nofile && scale < 1)
         t.nofile = std::max<std::uint64_t>(64, static_cast<std::uint64_t>(std::llround(double(*t.nofile) * scale)));
     // What the sanitizer's runtime or an emulator makes meaningless as growth evidence (the
@@ -182,10 +244,38 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
     const bool emulated = !tree.runner.empty() || process::read_platform().emulated;
     for(auto& [name, why] : verdict::not_judged_under(tree.sanitizer, emulated))
         plan.unjudged[name] = why;
-    report::progress prog(lab.id + " " + variant, c.quiet);
+    if(mode)
+    {
+        // The tool's reports go to files of their own in the run's log folder.
+        std::error_code ec;
+        fs::create_directories(t.log_dir, ec);
+        auto env = tools::environment(*mode, t.log_dir, host());
+        t.env.insert(t.env.end(), env.begin(), env.end());
+        auto prefix = tools::command_prefix(*mode);
+        t.argv.insert(t.argv.begin(), prefix.begin(), prefix.end());
+    }
+    report::progress prog(lab.id + " " + variant + (mode ? " (" + mode->name + ")" : ""), cc.quiet);
     out.result = run::execute(t, plan, std::ref(prog));
     prog.done();
-    cleanup_logs(t.log_dir, out.result, c);
+    relative_to_root(out.result.findings, cc.root);
+    if(mode)
+    {
+        auto& r = out.result;
+        r.mode = mode->name;
+        if(auto lim = tools::limited(*mode, host()); !lim.empty())
+            r.notes.push_back(lim);
+        const auto run_verdict = r.verdict;
+        r.verdict = verdict::with_tool_reports(r.verdict, r.findings.size());
+        // A sanitizer that stopped the server at its first report: the report is the verdict, the stop its end.
+        if(r.verdict == verdict::outcome::flagged && run_verdict == verdict::outcome::error)
+        {
+            r.notes.push_back("the run ended early: " + r.error + " (" + mode->name +
+                              " stops the server at the first error it reports)");
+            r.error.clear();
+            r.clauses = 0;  // a run cut short held no clause to the end
+        }
+    }
+    cleanup_logs(t.log_dir, out.result, cc);
     return out;
 }
 
@@ -198,6 +288,8 @@ int exit_code(const run::result& r)
     case verdict::outcome::error: return exit_error;
     case verdict::outcome::inconclusive: return exit_inconclusive;
     case verdict::outcome::broken: return exit_broken;
+    case verdict::outcome::flagged: return exit_flagged;
+    case verdict::outcome::skipped: return exit_skipped;
     }
     return exit_error;
 }
@@ -221,6 +313,11 @@ std::string one_line(const run::result& r)
         return "INCONCLUSIVE: " + r.undecided_summary();
     if(r.verdict == verdict::outcome::broken)
         return "BROKEN: " + (r.breaches.empty() ? std::string("the contract") : verdict::describe(r.breaches.front()));
+    if(r.verdict == verdict::outcome::flagged)
+        return "FLAGGED: " + (r.findings.empty() ? std::string("the tool's reports") : tools::headline(r.findings.front())) +
+               (r.findings.size() > 1 ? " (and " + std::to_string(r.findings.size() - 1) + " more)" : "");
+    if(r.verdict == verdict::outcome::skipped)
+        return "SKIPPED: " + r.skipped;
     auto first = r.error.substr(0, r.error.find('\n'));
     return "ERROR: " + first;
 }

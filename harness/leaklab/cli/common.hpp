@@ -6,6 +6,7 @@
 #include "leaklab/labs/manifest.hpp"
 #include "leaklab/report/report.hpp"
 #include "leaklab/run/runner.hpp"
+#include "leaklab/tools/modes.hpp"
 
 #include <boost/program_options.hpp>
 
@@ -26,6 +27,8 @@ constexpr int exit_leak = 1;
 constexpr int exit_error = 2;
 constexpr int exit_inconclusive = 3;  // probe: too small a run to tell, even extended
 constexpr int exit_broken = 4;        // the server broke its lab's contract (a fix that removed the feature)
+constexpr int exit_flagged = 5;       // a tool mode: the tool reported an error in the server
+constexpr int exit_skipped = 6;       // a tool mode that cannot run here: no verdict
 
 // A bad command line: message, then a pointer to --help, exit 2.
 struct usage_error : std::runtime_error
@@ -46,6 +49,7 @@ struct common
     bool scale_given = false;
     std::size_t rounds = 0;
     std::string profile = "desktop";  // or "pi": a Raspberry Pi-class board (see adjusted())
+    std::string mode;                  // "" or "growth": the trend verdict; "asan", "tsan": a tool's (tools/modes.hpp)
 };
 
 // Which common options a command takes: every command has --root, --quiet, --no-color
@@ -75,7 +79,9 @@ struct lab_run
 };
 
 // Build one variant (or a student's copy) of a lab and run it; `built` is called
-// between the build and the run. A failed build throws labs::build_error.
+// between the build and the run. A failed build throws labs::build_error. Under a tool
+// mode (c.mode) the mode's preset is built, its server runs with the tool's options, and
+// the tool's reports decide; a mode that cannot run here is skipped (not built, not run).
 lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std::optional<fs::path>& source,
                 const common& c, const std::function<void()>& built = {});
 
@@ -87,6 +93,15 @@ std::string one_line(const run::result& r);
 // The expectation for a variant holds: the verdict, and every catalog metric flagged; for a
 // wrong fix ("wf-NAME"), one of its verdicts with a one-line reason its regex matches (compare.cpp).
 bool as_expected(const labs::manifest& lab, const std::string& variant, const run::result& r, std::string& why);
+
+// This machine as the tool modes need it (read once: the ptrace trial forks).
+const tools::host& mode_host();
+
+// A cell of the catch matrix holds: under `mode`, the variant's findings are what lab.json's
+// "modes" says (the kinds it must report, at its site; or none, and a fixed variant clean).
+// nullopt: the mode was skipped here (why says why).
+std::optional<bool> mode_as_expected(const labs::manifest& lab, const std::string& mode, const std::string& variant,
+                                     const run::result& r, std::string& why);
 
 // The wrong fix a variant names ("wf-NAME"), or nullptr.
 const labs::fixture* fixture_of(const labs::manifest& lab, const std::string& variant);

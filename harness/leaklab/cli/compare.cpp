@@ -37,6 +37,27 @@ bool as_expected(const labs::manifest& lab, const std::string& variant, const ru
         return true;
     }
     auto& ex = lab.expect.at(variant);
+    // A defect only a tool sees: judged by the catch matrix's cell for that tool.
+    if(!ex.mode.empty())
+    {
+        if(r.mode == ex.mode)
+            return mode_as_expected(lab, ex.mode, variant, r, why).value_or(false);
+        why = "judged by " + ex.mode + " alone (`leaklab check " + lab.id + " --variant " + variant + " --mode " + ex.mode +
+              "`), got " + one_line(r);
+        return false;
+    }
+    // A defect growth cannot see (undefined behaviour): one of its verdicts, for its reason.
+    if(!ex.verdicts.empty())
+    {
+        const std::string line = one_line(r);
+        if(std::find(ex.verdicts.begin(), ex.verdicts.end(), r.verdict) == ex.verdicts.end() ||
+           !std::regex_search(line, std::regex(ex.reason)))
+        {
+            why = "expected " + verdict::to_string(ex.verdicts.front()) + " matching /" + ex.reason + "/, got " + line;
+            return false;
+        }
+        return true;
+    }
     if(r.verdict != ex.verdict)
     {
         why = "expected " + verdict::to_string(ex.verdict) + ", got " + verdict::to_string(r.verdict) +
@@ -54,6 +75,70 @@ bool as_expected(const labs::manifest& lab, const std::string& variant, const ru
             why = m + " was not flagged";
             return false;
         }
+    return true;
+}
+
+std::optional<bool> mode_as_expected(const labs::manifest& lab, const std::string& mode, const std::string& variant,
+                                     const run::result& r, std::string& why)
+{
+    if(r.verdict == verdict::outcome::skipped)
+    {
+        why = r.skipped;
+        return std::nullopt;
+    }
+    const auto& ex = lab.modes.at(mode).at(variant);
+    // A leak expected where LeakSanitizer cannot run here (no ptrace): not a pass, not a fail.
+    if(auto* m = tools::find_mode(mode))
+        if(auto lim = tools::limited(*m, mode_host()); !lim.empty())
+            if(std::any_of(ex.finds.begin(), ex.finds.end(), [](auto& k) { return k.find("leak") != std::string::npos; }))
+            {
+                why = lim;
+                return std::nullopt;
+            }
+    if(r.verdict == verdict::outcome::error)
+    {
+        why = "the run did not come to a verdict: " + r.error;
+        return false;
+    }
+    if(ex.finds.empty())
+    {
+        if(!r.findings.empty())
+        {
+            why = "expected no " + mode + " finding, got " + tools::headline(r.findings.front());
+            return false;
+        }
+        // A fix is clean under the tool, growth and contract included.
+        if(variant == "fixed" && r.verdict != verdict::outcome::clean)
+        {
+            why = "expected clean, got " + one_line(r);
+            return false;
+        }
+        return true;
+    }
+    for(auto& kind : ex.finds)
+        if(std::none_of(r.findings.begin(), r.findings.end(), [&](auto& f) { return f.kind == kind; }))
+        {
+            why = "expected a " + kind + " finding, got " +
+                  (r.findings.empty() ? std::string("none (") + one_line(r) + ")" : tools::headline(r.findings.front()));
+            return false;
+        }
+    if(!ex.site.empty())
+    {
+        const std::regex site(ex.site);
+        const bool at_site = std::any_of(r.findings.begin(), r.findings.end(), [&](auto& f) {
+            if(f.kind != ex.finds.front())
+                return false;
+            for(auto& st : f.stacks)
+                if(auto* own = tools::first_own(st))
+                    return std::regex_search(tools::where(*own), site);
+            return false;
+        });
+        if(!at_site)
+        {
+            why = "the " + ex.finds.front() + " finding is not at /" + ex.site + "/: " + tools::headline(r.findings.front());
+            return false;
+        }
+    }
     return true;
 }
 

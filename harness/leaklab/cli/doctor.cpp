@@ -3,6 +3,7 @@
 #include "leaklab/cli/common.hpp"
 
 #include "leaklab/process/platform.hpp"
+#include "leaklab/tools/modes.hpp"
 
 #include <boost/json.hpp>
 
@@ -84,6 +85,18 @@ int cmd_doctor(const std::vector<std::string>& args)
     std::cout << "\nwhat works here\n";
     for(auto& [name, status] : presets)
         std::cout << "  " << std::left << std::setw(26) << name << std::right << status << '\n';
+    // The modes of `check --mode` and `verify --modes`: usable here, limited, or skipped and why.
+    tools::host h{p, tools, ptrace || faked};
+    std::vector<std::pair<std::string, std::string>> mode_status;
+    std::cout << "\nmodes (leaklab check --mode M)\n";
+    for(auto& m : tools::modes())
+    {
+        const auto no = tools::unavailable(m, h);
+        const auto lim = no.empty() ? tools::limited(m, h) : std::string();
+        const std::string status = !no.empty() ? "skipped: " + no : lim.empty() ? std::string("yes") : "yes, but " + lim;
+        mode_status.push_back({m.name, status});
+        std::cout << "  " << std::left << std::setw(26) << m.name << std::right << status << '\n';
+    }
     const auto limits = process::platform_limits(p);
     std::cout << "\nlimits\n";
     if(limits.empty())
@@ -111,6 +124,10 @@ int cmd_doctor(const std::vector<std::string>& args)
         for(auto& [name, status] : presets)
             pr[name] = status;
         o["presets"] = std::move(pr);
+        json::object md;
+        for(auto& [name, status] : mode_status)
+            md[name] = status;
+        o["modes"] = std::move(md);
         json::array l;
         for(auto& x : limits)
             l.push_back(json::value(x));

@@ -1,10 +1,12 @@
-// leaklab verify NN|NN,NN|all [--runs N] [--summary] [--no-fixtures]: every leaky variant
-// is flagged with the catalog's metrics, every fix is clean and every wrong fix is rejected
-// for its reason, N times; --summary adds the flip table and each variant's narrowest margin
-// (scripts/flake-check.sh prints it).
+// leaklab verify NN|NN,NN|all [--runs N] [--summary] [--no-fixtures] [--modes LIST]: every
+// leaky variant is flagged with the catalog's metrics, every fix is clean and every wrong fix
+// is rejected for its reason, N times; --summary adds the flip table and each variant's
+// narrowest margin (scripts/flake-check.sh prints it). --modes runs the catch matrix: each
+// tool mode a lab declares, on its leaky and fixed variants, printed as a table.
 #include "leaklab/cli/common.hpp"
 
 #include "leaklab/labs/manifest.hpp"
+#include "leaklab/tools/modes.hpp"
 #include "leaklab/verdict/metrics.hpp"
 
 #include <boost/json.hpp>
@@ -161,6 +163,41 @@ void print_summary(const std::vector<tally>& all, const std::vector<labs::manife
         std::cout << "  " << margins[i].second << '\n';
 }
 
+// One cell of the catch matrix.
+struct cell
+{
+    std::string lab, mode, variant;
+    std::string expected;   // "heap-use-after-free at /site/", or "nothing"
+    std::string result;     // "pass", "FAIL", "skipped"
+    std::string finding;    // what the tool reported (its headline), or the verdict
+    double seconds = 0;
+};
+
+std::string expected_text(const labs::mode_expectation& ex)
+{
+    if(ex.finds.empty())
+        return "nothing";
+    std::string out;
+    for(auto& k : ex.finds)
+        out += (out.empty() ? "" : " + ") + k;
+    return out;
+}
+
+void print_matrix(const std::vector<cell>& cells)
+{
+    std::cout << "\ncatch matrix (lab x mode x variant; what the tool must report, and what it did):\n"
+              << std::left << std::setw(5) << "lab" << std::setw(8) << "mode" << std::setw(8) << "variant"
+              << std::setw(24) << "expected" << std::setw(9) << "result" << std::setw(8) << "time" << "finding\n";
+    for(auto& c : cells)
+    {
+        std::ostringstream t;
+        t << std::fixed << std::setprecision(1) << c.seconds << " s";
+        std::cout << std::setw(5) << c.lab << std::setw(8) << c.mode << std::setw(8) << c.variant << std::setw(24)
+                  << c.expected << std::setw(9) << c.result << std::setw(8) << t.str() << c.finding.substr(0, 150) << '\n';
+    }
+    std::cout << std::right;
+}
+
 // "all", one lab, or a comma-separated list of labs.
 std::vector<labs::manifest> labs_named(const fs::path& root, const std::string& names)
 {
@@ -188,37 +225,88 @@ int cmd_verify(const std::vector<std::string>& args)
         ("variant", po::value<std::string>(), "only this variant: leaky, fixed, or a wrong fix (wf-NAME)")
         ("no-fixtures", po::bool_switch(), "only the leaky and fixed variants, not the wrong fixes")
         ("summary", po::bool_switch(), "after the runs: the flip table and each variant's narrowest margin")
+        ("modes", po::value<std::string>(), ("the catch matrix: these modes (a list of " + tools::mode_names() +
+                                             ", or all) on each lab that declares them; growth, when listed, "
+                                             "runs the usual variants and wrong fixes").c_str())
         ("json", po::value<std::string>(), "write every run's result as JSON to this file");
     po::positional_options_description pos;
     pos.add("lab", 1);
-    auto vm = parse(args, d, pos, c, "verify <lab>|all [--runs N] [--variant V] [--no-fixtures] [--summary]");
+    auto vm = parse(args, d, pos, c, "verify <lab>|all [--runs N] [--variant V] [--no-fixtures] [--summary] [--modes asan,tsan|all]");
     if(lab_name.empty())
         throw usage_error("which lab? e.g. `leaklab verify 01` or `leaklab verify all`");
     if(runs < 1 || runs > 1000)
         throw usage_error("--runs wants 1 to 1000");
     std::vector<labs::manifest> labs_to_run = labs_named(c.root, lab_name);
     const bool fixtures = !vm["no-fixtures"].as<bool>();
+    // Which modes: growth alone unless --modes says otherwise.
+    std::vector<std::string> modes = {"growth"};
+    if(vm.count("modes"))
+    {
+        modes.clear();
+        const std::string list = vm["modes"].as<std::string>();
+        if(list == "all")
+            for(auto& m : tools::modes())
+                modes.push_back(m.name);
+        std::istringstream in(list == "all" ? std::string() : list);
+        for(std::string one; std::getline(in, one, ',');)
+        {
+            if(!tools::find_mode(one))
+                throw usage_error("--modes: no mode \"" + one + "\" (the modes are " + tools::mode_names() + ", or all)");
+            modes.push_back(one);
+        }
+    }
+    const bool growth = std::find(modes.begin(), modes.end(), "growth") != modes.end();
 
     std::size_t passed = 0, failed = 0;
     json::array all;
     std::vector<tally> tallies;
     for(auto& lab : labs_to_run)
     {
-        // Leaky, fixed, then every wrong fix the kit must reject.
-        std::vector<std::string> variants = {"leaky", "fixed"};
+        // Leaky, fixed, then every wrong fix the kit must reject (with tool modes only: the
+        // wrong fixes judged under those tools).
+        std::vector<std::string> variants;
+        if(growth)
+            variants = {"leaky", "fixed"};
         if(fixtures)
             for(auto& fx : lab.fixtures)
-                variants.push_back("wf-" + fx.name);
+                if(growth ? true : !fx.mode.empty())
+                    variants.push_back("wf-" + fx.name);
         if(vm.count("variant"))
-            variants = {variant_named(lab, vm["variant"].as<std::string>())};
+        {
+            const auto one = variant_named(lab, vm["variant"].as<std::string>());
+            const auto* fx = fixture_of(lab, one);
+            variants.clear();
+            if(growth || (fx && !fx->mode.empty()))
+                variants.push_back(one);
+        }
         for(auto& variant : variants)
         {
+            // A variant judged under a tool runs in that mode, when it is asked for; the leaky
+            // variant of a lab only a tool can judge is a cell of the catch matrix below.
+            std::string home;
+            if(auto* fx = fixture_of(lab, variant))
+                home = fx->mode;
+            else if(variant == "leaky" && !lab.expect.at("leaky").mode.empty())
+            {
+                if(!vm.count("modes"))
+                    std::cout << "--   " << lab.id << " leaky : judged by " << lab.expect.at("leaky").mode
+                              << " alone (the catch matrix: --modes " << lab.expect.at("leaky").mode << ")" << std::endl;
+                continue;
+            }
+            if(!home.empty() && std::find(modes.begin(), modes.end(), home) == modes.end())
+            {
+                std::cout << "--   " << lab.id << " " << variant << ": judged by " << home << " (add --modes " << home << ")"
+                          << std::endl;
+                continue;
+            }
+            common cv = c;
+            cv.mode = home;
             tally t;
             t.lab = lab.id;
             t.variant = variant;
             for(std::size_t i = 1; i <= runs; ++i)
             {
-                auto lr = run_lab(lab, variant, std::nullopt, c);
+                auto lr = run_lab(lab, variant, std::nullopt, cv);
                 std::string why;
                 bool ok = as_expected(lab, variant, lr.result, why);
                 (ok ? passed : failed)++;
@@ -239,11 +327,62 @@ int cmd_verify(const std::vector<std::string>& args)
             tallies.push_back(t);
         }
     }
+    // The catch matrix: every tool mode asked for that a lab declares, on its leaky and fixed variants.
+    std::vector<cell> cells;
+    std::size_t skipped = 0;
+    for(auto& lab : labs_to_run)
+        for(auto& mode : modes)
+        {
+            if(mode == "growth" || !lab.modes.count(mode))
+                continue;
+            std::vector<std::string> variants = {"leaky", "fixed"};
+            if(vm.count("variant"))
+                variants = {variant_named(lab, vm["variant"].as<std::string>())};
+            for(auto& variant : variants)
+            {
+                if((variant != "leaky" && variant != "fixed") || !lab.modes.at(mode).count(variant))
+                    continue;
+                common cm = c;
+                cm.mode = mode;
+                for(std::size_t i = 1; i <= runs; ++i)
+                {
+                    auto lr = run_lab(lab, variant, std::nullopt, cm);
+                    std::string why;
+                    auto ok = mode_as_expected(lab, mode, variant, lr.result, why);
+                    cell x{lab.id, mode, variant, expected_text(lab.modes.at(mode).at(variant)),
+                           !ok ? "skipped" : *ok ? "pass" : "FAIL",
+                           lr.result.findings.empty() ? one_line(lr.result) : tools::headline(lr.result.findings.front()),
+                           lr.result.duration_s};
+                    if(!ok)
+                        ++skipped;
+                    else
+                        (*ok ? passed : failed)++;
+                    std::cout << (!ok ? "skip " : *ok ? "ok   " : "FAIL ") << lab.id << " " << std::left << std::setw(6)
+                              << variant << std::right << " " << mode << " run " << i << "/" << runs << ": "
+                              << verdict::to_string(lr.result.verdict) << std::fixed << std::setprecision(1) << " in "
+                              << lr.result.duration_s << " s" << std::defaultfloat
+                              << (ok && *ok ? "" : "  -- " + why) << std::endl;
+                    if(ok && !*ok)
+                        x.finding = why;
+                    cells.push_back(x);
+                    all.push_back(report::to_json(lr.heading, lr.result));
+                }
+            }
+        }
+    if(!cells.empty())
+        print_matrix(cells);
     if(vm.count("json"))
         report::write_json(vm["json"].as<std::string>(), all);
     if(vm["summary"].as<bool>())
         print_summary(tallies, labs_to_run);
-    std::cout << "verify: " << passed << " passed, " << failed << " failed" << std::endl;
+    std::cout << "verify: " << passed << " passed, " << failed << " failed"
+              << (skipped ? ", " + std::to_string(skipped) + " skipped (the mode cannot run here)" : std::string()) << std::endl;
+    // Nothing checked is no pass: a matrix with no cell, or one the machine could not run.
+    if(passed + failed == 0)
+    {
+        std::cout << "verify: nothing was checked" << (skipped ? "" : " (no lab here declares those modes)") << std::endl;
+        return skipped ? exit_skipped : exit_error;
+    }
     return failed ? 1 : 0;
 }
 

@@ -391,15 +391,19 @@ std::vector<fixture> load_fixtures(const std::filesystem::path& dir)
         if(!std::filesystem::exists(fx.patch))
             throw manifest_error(f.path("name") + ": no " + fx.patch.string());
         fx.cheat = f.string("cheat");
-        reader e(f.at("expect"), f.path("expect"), {"verdict", "reason"});
+        reader e(f.at("expect"), f.path("expect"), {"verdict", "reason", "mode"});
+        fx.mode = e.string("mode", "");
+        if(!fx.mode.empty() && fx.mode != "asan" && fx.mode != "tsan")
+            throw manifest_error(e.path("mode") + ": not a tool mode (asan, tsan)");
         std::vector<std::string> verdicts =
             e.has("verdict") && e.at("verdict").is_string() ? std::vector<std::string>{e.string("verdict")} : e.strings("verdict", true);
         for(auto& name : verdicts)
         {
             auto o = verdict::parse_outcome(name);
-            if(!o || *o == verdict::outcome::clean || *o == verdict::outcome::inconclusive)
-                throw manifest_error(e.path("verdict") + ": a wrong fix is \"broken\", \"leak\" or \"error\", not \"" +
-                                     name + "\"");
+            if(!o || *o == verdict::outcome::clean || *o == verdict::outcome::inconclusive || *o == verdict::outcome::skipped ||
+               (*o == verdict::outcome::flagged && fx.mode.empty()))
+                throw manifest_error(e.path("verdict") + ": a wrong fix is \"broken\", \"leak\" or \"error\" (or " +
+                                     "\"flagged\" in a tool mode), not \"" + name + "\"");
             fx.verdicts.push_back(*o);
         }
         fx.reason = e.string("reason");
@@ -427,6 +431,52 @@ run::plan parse_plan(const std::string& json_text, const std::string& where)
     return parse_plan_value(parse_json(json_text, where), where);
 }
 
+// The catch matrix: what each tool mode must report of each variant ("modes", in lab.json or
+// in the instructor's file beside the solution, where what a tool names may spoil the lab).
+void parse_modes(const reader& r, manifest& m)
+{
+    if(r.has("modes"))
+    {
+        if(!r.at("modes").is_object())
+            throw manifest_error(r.path("modes") + ": expected {\"asan\": {\"leaky\": {...}, \"fixed\": {...}}, ...}");
+        for(auto& kv : r.at("modes").as_object())
+        {
+            const std::string mode(kv.key());
+            const auto& value = kv.value();
+            if(mode != "asan" && mode != "tsan")
+                throw manifest_error(r.path("modes") + "." + mode + ": not a tool mode (asan, tsan)");
+            reader mr(value, r.path("modes") + "." + mode, {"leaky", "fixed"});
+            for(const char* variant : {"leaky", "fixed"})
+            {
+                if(!mr.has(variant))
+                    throw manifest_error(mr.where() + ": missing required field \"" + variant + "\"");
+                reader x(mr.at(variant), mr.path(variant), {"finds", "site", "why"});
+                mode_expectation me;
+                if(!x.has("finds"))
+                    throw manifest_error(x.where() + ": missing required field \"finds\" (an empty list: nothing)");
+                me.finds = x.strings("finds");
+                me.site = x.string("site", "");
+                me.why = x.string("why", "");
+                if(!me.site.empty() && me.finds.empty())
+                    throw manifest_error(x.path("site") + ": a site needs a finding to be at");
+                if(std::string(variant) == "fixed" && !me.finds.empty())
+                    throw manifest_error(x.path("finds") + ": a fixed variant is clean under every tool");
+                if(std::string(variant) == "leaky" && me.finds.empty() && me.why.empty())
+                    throw manifest_error(x.path("why") + ": say why the tool cannot see this defect (the lesson)");
+                try
+                {
+                    std::regex check(me.site);
+                }
+                catch(const std::regex_error& err)
+                {
+                    throw manifest_error(x.path("site") + ": not a regular expression (" + err.what() + ")");
+                }
+                m.modes[mode][variant] = me;
+            }
+        }
+    }
+}
+
 manifest load_manifest(const std::filesystem::path& file)
 {
     std::string where = file.string();
@@ -434,7 +484,7 @@ manifest load_manifest(const std::filesystem::path& file)
     reader r(v, where, {"id", "slug", "title", "section", "summary", "style", "student_files", "server_args",
                         "env", "rlimit_nofile", "start_timeout_s", "backend", "workload", "settle", "thresholds",
                         "ignore_metrics", "expect", "hints", "principle", "diagnosis", "upstream", "spoilers",
-                        "contract"});
+                        "contract", "modes"});
     manifest m;
     m.dir = file.parent_path();
     m.id = r.string("id");
@@ -496,10 +546,50 @@ manifest load_manifest(const std::filesystem::path& file)
     {
         if(!e.has(variant))
             throw manifest_error(e.where() + ": missing required field \"" + variant + "\"");
-        reader x(e.at(variant), e.path(variant), {"verdict", "flagged"});
+        reader x(e.at(variant), e.path(variant), {"verdict", "flagged", "reason", "mode"});
         expectation ex;
+        if(x.has("mode"))
+        {
+            // Judged by a tool alone: the catch matrix's cell for this mode must expect a finding.
+            ex.mode = x.string("mode");
+            if(std::string(variant) != "leaky" || x.string("verdict", "") != "flagged")
+                throw manifest_error(x.path("mode") + ": only a leaky variant judged by a tool: {\"verdict\": \"flagged\", \"mode\": \"tsan\"}");
+            ex.verdict = verdict::outcome::flagged;
+            m.expect[variant] = ex;
+            continue;
+        }
+        if(x.has("verdict") && x.at("verdict").is_array())
+        {
+            // A defect growth cannot see: the run crashes or answers wrong, for a stated reason.
+            for(auto& name : x.strings("verdict", true))
+            {
+                auto o = verdict::parse_outcome(name);
+                if(!o || (*o != verdict::outcome::error && *o != verdict::outcome::broken && *o != verdict::outcome::leak))
+                    throw manifest_error(x.path("verdict") + ": a list holds \"error\", \"broken\" or \"leak\", not \"" +
+                                         name + "\"");
+                ex.verdicts.push_back(*o);
+            }
+            if(std::string(variant) != "leaky" || ex.verdicts.empty())
+                throw manifest_error(x.path("verdict") + ": only a leaky variant may expect a list of verdicts");
+            if(!x.has("reason"))
+                throw manifest_error(x.path("reason") + ": a list of verdicts needs the reason they must be for");
+            ex.verdict = ex.verdicts.front();
+            ex.reason = x.string("reason");
+            try
+            {
+                std::regex check(ex.reason);
+            }
+            catch(const std::regex_error& err)
+            {
+                throw manifest_error(x.path("reason") + ": not a regular expression (" + err.what() + ")");
+            }
+            m.expect[variant] = ex;
+            continue;
+        }
+        if(x.has("reason"))
+            throw manifest_error(x.path("reason") + ": only with a list of verdicts");
         auto v = verdict::parse_outcome(x.string("verdict"));
-        if(!v || *v == verdict::outcome::error || *v == verdict::outcome::inconclusive)
+        if(!v || (*v != verdict::outcome::leak && *v != verdict::outcome::clean))
             throw manifest_error(x.path("verdict") + ": expected \"leak\" or \"clean\"");
         ex.verdict = *v;
         ex.flagged = x.strings("flagged");
@@ -509,6 +599,7 @@ manifest load_manifest(const std::filesystem::path& file)
             throw manifest_error(x.path("flagged") + ": a clean verdict flags nothing");
         m.expect[variant] = ex;
     }
+    parse_modes(r, m);
     m.hints = r.strings("hints");
     m.principle = r.strings("principle");
     m.diagnosis = r.string("diagnosis", "");
@@ -522,7 +613,8 @@ manifest load_manifest(const std::filesystem::path& file)
     {
         std::string iw = instructor.string();
         auto iv = parse_json(read_file(instructor), iw);
-        reader ir(iv, iw, {"summary", "diagnosis", "spoilers", "principle", "upstream"});
+        reader ir(iv, iw, {"summary", "diagnosis", "spoilers", "principle", "upstream", "modes"});
+        parse_modes(ir, m);
         if(ir.has("summary"))
             m.summary = ir.string("summary");
         if(ir.has("diagnosis"))
@@ -535,6 +627,10 @@ manifest load_manifest(const std::filesystem::path& file)
             m.upstream = ir.strings("upstream");
     }
 
+    if(auto& lx = m.expect.at("leaky"); !lx.mode.empty() && !m.modes.empty())
+        if(!m.modes.count(lx.mode) || m.modes.at(lx.mode).at("leaky").finds.empty())
+            throw manifest_error(where + ": expect.leaky is judged by " + lx.mode + ", so modes." + lx.mode +
+                                 ".leaky must name what it finds");
     m.fixtures = load_fixtures(m.dir.parent_path().parent_path() / "tests" / "wrong-fixes" / m.dir.filename());
 
     // The folder is NN-slug, exactly: scripts and handouts rely on it.

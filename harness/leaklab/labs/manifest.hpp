@@ -22,8 +22,28 @@ struct manifest_error : std::runtime_error
 
 struct expectation
 {
-    verdict::outcome verdict = verdict::outcome::clean;  // leak or clean
+    verdict::outcome verdict = verdict::outcome::clean;  // leak or clean; or the first of `verdicts`
     std::vector<std::string> flagged;  // metrics that must be flagged (leak only)
+    // A leaky variant whose defect growth cannot see (undefined behaviour: it crashes, or
+    // answers wrong): the verdicts it may get (error, broken) and a regex its one-line
+    // verdict must match. Empty for a growth lab.
+    std::vector<verdict::outcome> verdicts;
+    std::string reason;
+    // A defect only a tool sees reliably (a race that crashes one run in three): "tsan". The
+    // variant is then judged in that mode only, by the catch matrix (verdict flagged).
+    std::string mode;
+};
+
+// What a tool mode must show for one variant (lab.json "modes": {"asan": {"leaky": ...}}):
+// the kinds of finding it must report ("heap-use-after-free", "direct leak", "data race"),
+// or none at all (an empty list: the tool is deliberately blind to this defect, or the
+// variant is fixed); `site`, a regex the first own frame of a finding of the first kind
+// must match ("server.cpp:[0-9]+ in feed_session::on_commit").
+struct mode_expectation
+{
+    std::vector<std::string> finds;
+    std::string site;
+    std::string why;   // the lesson, when a tool is expected to see nothing
 };
 
 // A wrong fix: a patch to the solution that a student under pressure might submit, and
@@ -35,6 +55,7 @@ struct fixture
     std::string cheat;                 // what the wrong fix does, in words
     std::vector<verdict::outcome> verdicts;  // what the kit may say (broken, leak or error)
     std::string reason;                // an ECMAScript regex the one-line verdict must match
+    std::string mode;                  // "" (growth), or the tool mode it is run in ("asan", "tsan")
 };
 
 struct manifest
@@ -53,6 +74,8 @@ struct manifest
     double start_timeout_s = 10;
     run::plan plan;
     std::map<std::string, expectation> expect;  // by variant: "leaky", "fixed"
+    // The catch matrix: by mode ("asan", "tsan"), by variant ("leaky", "fixed").
+    std::map<std::string, std::map<std::string, mode_expectation>> modes;
     std::vector<std::string> hints;
     std::vector<std::string> principle; // paragraphs: the lesson, shown after the last hint
     std::string diagnosis;             // instructor-facing: the bug's name ("heartbeat-keeps-session-alive")

@@ -184,7 +184,21 @@ std::string render_html(const std::vector<html_lab>& labs, const std::string& ge
         for(auto& [lr, h] : lab.runs)
         {
             auto& r = *lr.result;
-            if(!r.tool_reports.empty())
+            if(!r.findings.empty())
+            {
+                // Each finding: its headline, then its stacks' frames in the server's own code.
+                any = true;
+                out << "<p>" << esc(lr.label) << ":</p><pre class=\"diff\">";
+                for(auto& f : r.findings)
+                {
+                    out << esc(tools::headline(f)) << '\n';
+                    for(auto& st : f.stacks)
+                        if(auto* own = tools::first_own(st))
+                            out << "  " << esc(st.title) << "  " << esc(tools::where(*own)) << '\n';
+                }
+                out << "</pre>\n";
+            }
+            else if(!r.tool_reports.empty())
             {
                 any = true;
                 out << "<p>" << esc(lr.label) << ":</p><pre class=\"diff\">";

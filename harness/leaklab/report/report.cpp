@@ -141,6 +141,12 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
         out << "lab " << h.lab << " (" << h.variant << ")" << (h.title.empty() ? "" : ": " + h.title) << '\n';
     else
         out << "probe: " << r.command << '\n';
+    if(r.verdict == verdict::outcome::skipped)
+    {
+        out << "verdict: " << paint("SKIPPED", "1;33") << " (" << r.skipped
+            << "; `leaklab doctor` says what this machine has)\n";
+        return;
+    }
     out << "workload " << r.workload << ": " << r.rounds_run << (r.rounds_run == 1 ? " round, " : " rounds, ")
         << r.ops_total << " operations";
     if(r.failed_total)
@@ -176,15 +182,51 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
         out << paint("contract broken", "1;35") << ": " << verdict::describe(b) << '\n';
     for(auto& b : r.over_limits)
         out << paint("past a limit", "1;31") << ": " << verdict::describe(b) << '\n';
-    if(r.breaches.empty() && r.over_limits.empty() && r.clauses > 0 && r.verdict != verdict::outcome::error)
+    if(r.breaches.empty() && r.over_limits.empty() && r.clauses > 0 && r.verdict != verdict::outcome::error &&
+       r.error.empty())
         out << "contract: all " << r.clauses << " clauses held (every reply checked"
             << (r.clauses > 1 ? "; see the lab's contract" : "") << ")\n";
     if(auto held = held_note(r))
         out << "note: " << *held << '\n';
     for(auto& w : r.warnings)
         out << "warning: " << w << '\n';
-    // What the exit-time tools said, next to what growth said.
-    if(!r.tool_reports.empty())
+    // What the tools said, next to what growth said: each finding, with its stacks' own frames.
+    if(!r.findings.empty())
+    {
+        out << "\n" << (r.mode.empty() ? std::string("sanitizer") : r.mode) << " findings (" << r.findings.size()
+            << (r.findings.size() == 1 ? "" : ", most reported first") << "):\n";
+        for(std::size_t i = 0; i < r.findings.size() && i < 5; ++i)
+        {
+            const auto& f = r.findings[i];
+            out << "  " << paint(f.tool + " " + f.kind, "1;31")
+                << (f.count > 1 ? "  (" + std::to_string(f.count) + " reports)" : "")
+                << (f.bytes ? "  " + std::to_string(f.bytes) + " bytes in " + std::to_string(f.objects) + " objects" : "")
+                << '\n';
+            std::size_t shown = 0;
+            for(auto& st : f.stacks)
+            {
+                // The accesses, the free and the allocation tell the story; where a thread was started does not.
+                if(st.title.rfind("Thread T", 0) == 0 || shown == 3)
+                    continue;
+                ++shown;
+                // The frames in the server's own code (three at most), or the one that says most when none is.
+                std::vector<const tools::frame*> own;
+                for(auto& fr : st.frames)
+                    if(tools::own_code(fr) && fr.function != "main" && own.size() < 3)
+                        own.push_back(&fr);
+                out << "    " << (st.title.empty() ? std::string("at:") : st.title.substr(0, 90)) << '\n';
+                if(own.empty())
+                    if(auto* t = tools::telling_frame(st))
+                        out << "      " << tools::where(*t).substr(0, 140)
+                            << (tools::own_code(*t) ? "" : "  (not in the server's own code)") << '\n';
+                for(auto* fr : own)
+                    out << "      " << tools::where(*fr).substr(0, 140) << '\n';
+            }
+        }
+        if(r.findings.size() > 5)
+            out << "  ... and " << r.findings.size() - 5 << " more (--json has them all; --keep-logs keeps the reports)\n";
+    }
+    else if(!r.tool_reports.empty())
     {
         out << "sanitizer reports from the server:\n";
         for(auto& line : r.tool_reports)
@@ -212,6 +254,10 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
     else if(r.verdict == verdict::outcome::inconclusive)
         out << "verdict: " << paint("INCONCLUSIVE", "1;33") << " (" << r.undecided_summary()
             << "; a longer run decides: --rounds N or --scale X)\n";
+    else if(r.verdict == verdict::outcome::flagged)
+        out << "verdict: " << paint("FLAGGED", "1;31") << " (" << tools::headline(r.findings.front()) << ")\n";
+    else if(r.verdict == verdict::outcome::skipped)
+        out << "verdict: " << paint("SKIPPED", "1;33") << " (" << r.skipped << ")\n";
     else if(r.verdict == verdict::outcome::broken)
         out << "verdict: " << paint("BROKEN", "1;35") << " (the server broke its contract: "
             << (r.breaches.empty() ? std::string("see above") : r.breaches.front().clause) << ")\n";
@@ -330,6 +376,33 @@ json::object to_json(const heading& h, const run::result& r)
     for(auto& line : r.tool_reports)
         reports.push_back(json::value(line));
     tools["reports"] = std::move(reports);
+    tools["mode"] = r.mode.empty() ? json::value("growth") : json::value(r.mode);
+    if(!r.skipped.empty())
+        tools["skipped"] = r.skipped;
+    json::array findings;
+    for(auto& f : r.findings)
+    {
+        json::array stacks;
+        for(auto& st : f.stacks)
+        {
+            json::array frames;
+            for(auto& fr : st.frames)
+                frames.push_back(json::object{{"function", fr.function},
+                                              {"file", fr.file.empty() ? json::value(nullptr) : json::value(fr.file)},
+                                              {"line", fr.line},
+                                              {"own", tools::own_code(fr)}});
+            stacks.push_back(json::object{{"title", st.title}, {"frames", std::move(frames)}});
+        }
+        json::object jf{{"tool", f.tool}, {"kind", f.kind}, {"message", f.message}, {"count", f.count},
+                        {"headline", tools::headline(f)}, {"stacks", std::move(stacks)}};
+        if(f.bytes)
+        {
+            jf["bytes"] = f.bytes;
+            jf["objects"] = f.objects;
+        }
+        findings.push_back(std::move(jf));
+    }
+    tools["findings"] = std::move(findings);
     o["tools"] = std::move(tools);
     o["command"] = r.command;
     o["server_exit"] = r.server_exit;

@@ -135,19 +135,6 @@ std::string describe_step(const workload::step_spec& s)
     return o.str();
 }
 
-// The one-line summaries ASan, LSan, TSan and UBSan print ("SUMMARY: AddressSanitizer: 96
-// byte(s) leaked in 3 allocation(s).", "SUMMARY: ThreadSanitizer: data race ..."), once each.
-std::vector<std::string> sanitizer_summaries(const std::filesystem::path& stderr_log)
-{
-    std::vector<std::string> out;
-    std::ifstream in(stderr_log);
-    for(std::string line; std::getline(in, line) && out.size() < 20;)
-        if(line.rfind("SUMMARY: ", 0) == 0 && line.find("Sanitizer") != std::string::npos &&
-           std::find(out.begin(), out.end(), line) == out.end())
-            out.push_back(line);
-    return out;
-}
-
 std::string replace_all(std::string s, const std::string& from, const std::string& to)
 {
     for(std::size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
@@ -751,7 +738,9 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
             r.verdict = verdict::decide({}, false, false, true);
         }
         r.stderr_tail = server->stderr_tail(20);
-        r.tool_reports = sanitizer_summaries(server->stderr_path());
+        // What the sanitizers reported: the per-run log files (log_path) and stderr.
+        r.tool_reports = tools::summary_lines(t.log_dir, server->stderr_path());
+        r.findings = tools::read_run_reports(t.log_dir, server->stderr_path());
         // How the server ended, when not with exit code 0: forced, SIGTERM's default action, or a code.
         if(r.verdict != verdict::outcome::error && !died_before && !(st.exited && st.code == 0))
             r.warnings.push_back(st.forced ? "the server did not stop on SIGTERM within " +

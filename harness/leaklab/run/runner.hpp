@@ -5,6 +5,7 @@
 
 #include "leaklab/run/plan.hpp"
 #include "leaklab/sample/sampler.hpp"
+#include "leaklab/tools/sanitizer.hpp"
 #include "leaklab/verdict/verdict.hpp"
 
 #include <chrono>
@@ -106,6 +107,9 @@ struct result
     std::string server_exit;        // how the server ended
     std::string stderr_tail;
     std::vector<std::string> tool_reports;  // sanitizer SUMMARY lines the server printed (at exit, usually)
+    std::vector<tools::finding> findings;   // the sanitizers' reports, parsed (tools/sanitizer.hpp)
+    std::string mode;               // "" (growth), or the tool mode the run was made in: "asan", "tsan"
+    std::string skipped;            // why a tool mode could not run here (the verdict is then skipped)
     std::string command;            // what was run
     std::vector<std::string> flagged() const;
     // "rss_bytes could not be told from noise at 7200 operations", for an inconclusive verdict.

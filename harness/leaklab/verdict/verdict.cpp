@@ -33,6 +33,8 @@ std::string to_string(outcome o)
     case outcome::error: return "error";
     case outcome::inconclusive: return "inconclusive";
     case outcome::broken: return "broken";
+    case outcome::flagged: return "flagged";
+    case outcome::skipped: return "skipped";
     }
     return "error";
 }
@@ -49,6 +51,10 @@ std::optional<outcome> parse_outcome(std::string_view s)
         return outcome::inconclusive;
     if(s == "broken")
         return outcome::broken;
+    if(s == "flagged")
+        return outcome::flagged;
+    if(s == "skipped")
+        return outcome::skipped;
     return std::nullopt;
 }
 
@@ -140,6 +146,15 @@ outcome decide(const std::vector<bool>& flagged, bool stopped, bool undecided, b
 bool growth_explains_crash(const std::vector<bool>& flagged, bool breached)
 {
     return !breached && std::any_of(flagged.begin(), flagged.end(), [](bool f) { return f; });
+}
+
+} // namespace leaklab::verdict
+
+namespace leaklab::verdict {
+
+outcome with_tool_reports(outcome run, std::size_t reports)
+{
+    return reports > 0 ? outcome::flagged : run;
 }
 
 } // namespace leaklab::verdict

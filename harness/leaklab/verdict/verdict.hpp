@@ -15,7 +15,7 @@
 namespace leaklab::verdict {
 
 // What a run comes to. Printed and written to JSON as "clean", "leak", "error",
-// "inconclusive", "broken".
+// "inconclusive", "broken", "flagged", "skipped".
 enum class outcome
 {
     clean, // no metric keeps growing and the server kept serving
@@ -23,10 +23,12 @@ enum class outcome
     error, // no verdict: the server would not build, start or serve, or crashed
     inconclusive, // probe only: the run, extended as far as allowed, was too small to tell (evidence.hpp)
     broken, // the server answered, but broke its contract (contract.hpp): a fix that removed the feature
+    flagged, // a tool mode: the tool reported an error in the server (a use after free, a race, a leak at exit)
+    skipped, // a tool mode that cannot run here (the tool missing, emulated, no ptrace): no verdict, never clean
 };
 
 std::string to_string(outcome o);
-// "clean", "leak", "error", "inconclusive" or "broken"; nothing for anything else.
+// "clean", "leak", "error", "inconclusive", "broken", "flagged" or "skipped"; nothing for anything else.
 std::optional<outcome> parse_outcome(std::string_view s);
 
 // How one round of workload went.
@@ -72,6 +74,12 @@ outcome decide(const std::vector<bool>& flagged, bool stopped, bool undecided = 
 // show growth (a metric flagged, no clause broken): the leak ran it out of what it needed,
 // as threads do on a 32-bit board. Otherwise the crash is the answer: an error.
 bool growth_explains_crash(const std::vector<bool>& flagged, bool breached);
+
+// Under a tool mode (asan, tsan, ...) the tool's reports decide: flagged when it reported
+// anything, whatever the run's own verdict was (a crash the sanitizer caused by stopping
+// at its first report is explained by that report); otherwise the run's verdict stands, so
+// a fix the tool finds nothing in is still judged on growth and its contract.
+outcome with_tool_reports(outcome run, std::size_t reports);
 
 } // namespace leaklab::verdict
 

@@ -1,0 +1,100 @@
+#include "leaklab/tools/modes.hpp"
+
+#include <algorithm>
+
+namespace leaklab::tools {
+
+const std::vector<mode>& modes()
+{
+    static const std::vector<mode> all = {
+        {"growth", "", "the trend verdict: counts and memory after every round, on any build (the default)"},
+        {"asan", "asan", "AddressSanitizer, LeakSanitizer at exit and UBSan: use after free, out of scope, leaks, UB"},
+        {"tsan", "tsan", "ThreadSanitizer: data races, with both threads' stacks"},
+    };
+    return all;
+}
+
+const mode* find_mode(const std::string& name)
+{
+    for(auto& m : modes())
+        if(m.name == name)
+            return &m;
+    return nullptr;
+}
+
+std::string mode_names()
+{
+    std::string out;
+    for(auto& m : modes())
+        out += (out.empty() ? "" : ", ") + m.name;
+    return out;
+}
+
+host this_host()
+{
+    host h;
+    h.platform = process::read_platform();
+    h.tools = process::find_tools();
+    h.ptrace = !h.platform.emulated && process::ptrace_permitted();
+    return h;
+}
+
+namespace {
+
+bool have(const host& h, const std::string& name)
+{
+    return std::any_of(h.tools.begin(), h.tools.end(), [&](auto& t) { return t.name == name && !t.found.empty(); });
+}
+
+} // namespace
+
+std::string unavailable(const mode& m, const host& h)
+{
+    if(m.name == "growth")
+        return "";
+    if(h.platform.emulated)
+        return "leaklab runs emulated (qemu-user): the sanitizers' runtimes do not run under it";
+    if(m.name == "asan")
+    {
+        if(!have(h, "libasan"))
+            return "no ASan runtime (libasan): g++ ships it (Debian: libasan8)";
+        if(h.platform.arch == "aarch64" && h.platform.va_bits > 0 && h.platform.va_bits <= 39)
+            return "a 39-bit virtual address space: ASan cannot map its shadow memory";
+    }
+    if(m.name == "tsan" && !have(h, "libtsan"))
+        return "no TSan runtime (libtsan): g++ ships it (Debian: libtsan2)";
+    if(m.name == "tsan" && h.platform.word_bits != 64)
+        return "a 32-bit userland: ThreadSanitizer supports only 64-bit targets";
+    return "";
+}
+
+std::string limited(const mode& m, const host& h)
+{
+    if(m.name == "asan" && (!h.ptrace || h.platform.word_bits != 64))
+        return h.platform.word_bits != 64 ? "LeakSanitizer supports only 64-bit targets: leaks at exit are not checked"
+                                          : "ptrace is not permitted here (ptrace_scope, or a container without "
+                                            "CAP_SYS_PTRACE): LeakSanitizer cannot run, leaks at exit are not checked";
+    return "";
+}
+
+std::vector<std::string> environment(const mode& m, const std::filesystem::path& log_dir, const host& h)
+{
+    const std::string dir = log_dir.string();
+    if(m.name == "asan")
+        return {"ASAN_OPTIONS=log_path=" + dir + "/asan:detect_leaks=" + (limited(m, h).empty() ? "1" : "0") +
+                    ":symbolize=1:print_summary=1",
+                "UBSAN_OPTIONS=log_path=" + dir + "/ubsan:print_stacktrace=1:symbolize=1",
+                "LSAN_OPTIONS=log_path=" + dir + "/asan"};
+    if(m.name == "tsan")
+        return {"TSAN_OPTIONS=log_path=" + dir + "/tsan:symbolize=1:second_deadlock_stack=1"};
+    return {};
+}
+
+std::vector<std::string> command_prefix(const mode& m)
+{
+    if(m.name == "tsan")
+        return {"setarch", "-R"};
+    return {};
+}
+
+} // namespace leaklab::tools

@@ -1,0 +1,62 @@
+// The tool modes of `leaklab check --mode M` and `leaklab verify --modes`: which build each
+// needs, how its server runs (environment, a command prefix), and whether it can run here.
+// growth is the default mode: the trend verdict on a plain build.
+#ifndef LEAKLAB_TOOLS_MODES_HPP
+#define LEAKLAB_TOOLS_MODES_HPP
+
+#include "leaklab/process/platform.hpp"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace leaklab::tools {
+
+struct mode
+{
+    std::string name;      // "growth", "asan", "tsan"
+    std::string preset;    // the CMake preset its server is built with ("" for growth: any)
+    std::string what;      // one line for --help and doctor
+};
+
+// Every mode, growth first.
+const std::vector<mode>& modes();
+
+// The mode of that name, or nullptr.
+const mode* find_mode(const std::string& name);
+
+// "growth, asan, tsan"
+std::string mode_names();
+
+// What a mode's run depends on here.
+struct host
+{
+    process::platform platform;
+    std::vector<process::tool> tools;
+    bool ptrace = false;   // LeakSanitizer can stop the process at exit (process::ptrace_permitted)
+};
+
+// This machine (runs the ptrace trial once).
+host this_host();
+
+// Why the mode cannot run on this host ("" when it can): the tool or runtime is missing,
+// leaklab runs emulated, or the platform rules the tool out.
+std::string unavailable(const mode& m, const host& h);
+
+// What the mode cannot check on this host although it runs ("" when nothing): the asan mode
+// without ptrace runs ASan and UBSan but not LeakSanitizer.
+std::string limited(const mode& m, const host& h);
+
+// The server's environment in the mode: each runtime writes its reports to log_dir
+// (log_path=log_dir/asan.PID ...), stacks are printed for UBSan, LeakSanitizer runs at exit
+// when it can.
+std::vector<std::string> environment(const mode& m, const std::filesystem::path& log_dir, const host& h);
+
+// A prefix for the server's command: TSan runs under `setarch -R` (no address-space
+// randomization: GCC 12's TSan fails with "unexpected memory mapping" on kernels that
+// randomize more bits than it expects).
+std::vector<std::string> command_prefix(const mode& m);
+
+} // namespace leaklab::tools
+
+#endif
