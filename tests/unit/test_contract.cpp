@@ -255,7 +255,11 @@ TEST_CASE("wrong fixes: every patch described, a verdict that rejects, a reason 
     CHECK(m.fixtures[0].verdicts == std::vector<verdict::outcome>{verdict::outcome::broken, verdict::outcome::error});
 
     write(R"({"fixtures": [ {"name": "no-cache", "cheat": "c", "expect": {"verdict": "clean", "reason": "x"}} ]})");
-    CHECK_THROWS_WITH(labs::load_manifest(t.lab / "lab.json"), Catch::Contains("a wrong fix is \"broken\", \"leak\" or \"error\""));
+    CHECK_THROWS_WITH(labs::load_manifest(t.lab / "lab.json"), Catch::Contains("a wrong fix is \"broken\", \"leak\", \"error\" or \"flagged\""));
+    write(R"({"fixtures": [ {"name": "no-cache", "cheat": "c", "expect": {"mode": "valgrind", "verdict": "flagged", "reason": "x"}} ]})");
+    CHECK(labs::load_manifest(t.lab / "lab.json").fixtures.at(0).mode == "valgrind");
+    write(R"({"fixtures": [ {"name": "no-cache", "cheat": "c", "expect": {"mode": "msan", "verdict": "flagged", "reason": "x"}} ]})");
+    CHECK_THROWS_WITH(labs::load_manifest(t.lab / "lab.json"), Catch::Contains("not a tool mode"));
     write(R"({"fixtures": [ {"name": "no-cache", "cheat": "c", "expect": {"verdict": "leak", "reason": "(["}} ]})");
     CHECK_THROWS_WITH(labs::load_manifest(t.lab / "lab.json"), Catch::Contains("not a regular expression"));
     write(R"({"fixtures": [ {"name": "other", "cheat": "c", "expect": {"verdict": "leak", "reason": "x"}} ]})");

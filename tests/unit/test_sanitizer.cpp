@@ -1,6 +1,7 @@
 // The sanitizer report parser (tools/sanitizer.hpp), on reports captured from this kit's own
 // runs (tests/fixtures/sanitizer-reports): ASan on labs 19 and 20, LSan on lab 05, TSan on lab 21.
 #include "leaklab/tools/sanitizer.hpp"
+#include "leaklab/tools/tampering.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -129,4 +130,49 @@ TEST_CASE("short function names: no template arguments, no parameters, operators
           "std::deque::emplace_back");
     CHECK(tools::short_function("operator delete(void*, unsigned long)") == "operator delete");
     CHECK(tools::short_function("main") == "main");
+}
+
+TEST_CASE("tampering: attributes, the runtimes' interface and exits that skip the checks are found, comments are not read")
+{
+    auto kinds = [](const std::string& src) {
+        std::vector<unsigned> lines;
+        for(auto& f : tools::tampering_in_source(src, "server.cpp"))
+            lines.push_back(f.stacks.at(0).frames.at(0).line);
+        return lines;
+    };
+    // The red team's three (tests/wrong-fixes: alive-flag-no-sanitize, tsan-options-off, exit-and-fake-heap).
+    CHECK(kinds("int x;\n__attribute__((no_sanitize_address)) bool alive() const { return a; }\n") == std::vector<unsigned>{2});
+    CHECK(kinds("extern \"C\" const char* __tsan_default_options() { return \"report_bugs=0\"; }\n") == std::vector<unsigned>{1});
+    CHECK(kinds("lab.on_stop([] { std::_Exit(0); });\nextern \"C\" size_t __sanitizer_get_current_allocated_bytes() { return 1; }\n") ==
+          std::vector<unsigned>{1, 2});
+    CHECK(kinds("[[gnu::no_sanitize(\"thread\")]] int f();\n#pragma GCC optimize(\"O0\")\nquick_exit(0);\n") ==
+          std::vector<unsigned>{1, 2, 3});
+    // Comments and ordinary code are not tampering.
+    CHECK(kinds("// no_sanitize_address would hide it; _Exit(0) too\n/* __tsan_default_options */\nint exit_code = 0; std::exit(0);\n").empty());
+    // The symbol table: definitions of the runtimes' names and the calls that silence a tool; not the instrumentation's.
+    auto sym = tools::tampering_in_symbols("__tsan_default_options T 0000000000000000 000000000000000b\n"
+                                           "__tsan_read8 U\n__asan_report_load8 U\n__asan_gen_.12 r 0000000000000040 0000000000000010\n"
+                                           "__lsan_disable U\nmain T 0000000000000010 0000000000000020\n",
+                                           "server.cpp.o");
+    REQUIRE(sym.size() == 2);
+    CHECK(sym[0].message.find("__tsan_default_options") != std::string::npos);
+    CHECK(sym[1].message.find("__lsan_disable") != std::string::npos);
+}
+
+TEST_CASE("tampering: no lab or solution of the kit is flagged")
+{
+    namespace fs = std::filesystem;
+    std::size_t files = 0;
+    for(const char* top : {"labs", "solutions"})
+        for(auto& e : fs::recursive_directory_iterator(fs::path(LEAKLAB_TEST_ROOT) / top))
+            if(e.path().extension() == ".cpp" || e.path().extension() == ".hpp")
+            {
+                std::ifstream in(e.path());
+                std::ostringstream s;
+                s << in.rdbuf();
+                INFO(e.path().string());
+                CHECK(tools::tampering_in_source(s.str(), e.path()).empty());
+                ++files;
+            }
+    CHECK(files >= 40);
 }

@@ -3,6 +3,7 @@
 #include "leaklab/labs/build.hpp"
 #include "leaklab/process/platform.hpp"
 #include "leaklab/tools/modes.hpp"
+#include "leaklab/tools/tampering.hpp"
 #include "leaklab/verdict/metrics.hpp"
 #include "leaklab/workload/workload.hpp"
 
@@ -210,11 +211,20 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
     if(mode)
         cc.preset = mode->preset;
     auto tree = labs::open_build_tree(cc.root, cc.preset, cc.build_dir, cc.quiet, cc.no_build);
-    if(mode && tree.sanitizer != (mode->name == "asan" ? "address" : "thread"))
+    const std::string wanted = !mode ? "" : mode->name == "asan" ? "address" : mode->name == "tsan" ? "thread" : "";
+    if(mode && (tree.sanitizer != wanted || !tree.runner.empty()))
         throw usage_error("--mode " + mode->name + " needs a build tree configured with the " + mode->preset +
                           " preset; " + tree.dir.string() + " is built " +
-                          (tree.sanitizer.empty() ? std::string("without a sanitizer") : "with " + tree.sanitizer) +
+                          (!tree.runner.empty() ? std::string("for another machine (it runs under an emulator)")
+                           : tree.sanitizer.empty() ? std::string("without a sanitizer")
+                                                    : "with " + tree.sanitizer) +
                           " (drop --build-dir, or give one made with --preset " + mode->preset + ")");
+    // A slow tool (memcheck) gets a tenth of the churn, unless --scale says otherwise.
+    if(mode && tools::slowdown(*mode) > 1 && !cc.scale_given)
+    {
+        cc.scale = 1 / tools::slowdown(*mode);
+        cc.scale_given = true;
+    }
     auto binary = labs::build_variant(tree, lab, variant, source, cc.quiet, cc.no_build);
     if(built)
         built();
@@ -251,12 +261,44 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
         fs::create_directories(t.log_dir, ec);
         auto env = tools::environment(*mode, t.log_dir, host());
         t.env.insert(t.env.end(), env.begin(), env.end());
-        auto prefix = tools::command_prefix(*mode);
+        auto prefix = tools::command_prefix(*mode, t.log_dir);
         t.argv.insert(t.argv.begin(), prefix.begin(), prefix.end());
+        // Under a slow tool the server gets that many times the time to start, answer a round,
+        // settle and stop (memcheck checks for leaks as it exits); a reply's own deadline stays.
+        if(const double slow = tools::slowdown(*mode); slow > 1)
+        {
+            t.start_timeout = std::chrono::milliseconds(static_cast<long>(double(t.start_timeout.count()) * slow));
+            plan.round_timeout_s *= slow;
+            plan.settle_max *= 4;
+            if(plan.stop_within_s)
+                *plan.stop_within_s *= slow;
+            plan.stop_grace_s = 3.0 * slow;
+        }
     }
     report::progress prog(lab.id + " " + variant + (mode ? " (" + mode->name + ")" : ""), cc.quiet);
     out.result = run::execute(t, plan, std::ref(prog));
     prog.done();
+    // The server's own files, and the objects built from them: do they turn an instrument off?
+    {
+        std::vector<fs::path> sources;
+        fs::path objects = tree.dir / "labs" / lab.name();
+        const auto* fx = fixture_of(lab, variant);
+        for(auto& f : lab.student_files)
+            sources.push_back(source ? *source / f
+                              : variant == "leaky" ? lab.dir / f
+                              : variant == "fixed" ? cc.root / "solutions" / lab.name() / f
+                              : fx ? objects / ("wf-" + fx->name) / f
+                                   : fs::path());
+        if(source)
+            objects = binary.parent_path().parent_path();
+        auto tampering = tools::find_tampering(sources, objects, binary.filename().string(), t.log_dir);
+        if(!tampering.empty())
+        {
+            auto& r = out.result;
+            r.findings.insert(r.findings.begin(), tampering.begin(), tampering.end());
+            r.verdict = verdict::with_tampering(r.verdict, tampering.size());
+        }
+    }
     relative_to_root(out.result.findings, cc.root);
     if(mode)
     {
@@ -266,6 +308,16 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
             r.notes.push_back(lim);
         const auto run_verdict = r.verdict;
         r.verdict = verdict::with_tool_reports(r.verdict, r.findings.size());
+        // A tool that checks at exit (LeakSanitizer, memcheck) said nothing because it never ran:
+        // the server was killed, or ended by a signal, instead of exiting.
+        const bool exit_check = (mode->name == "asan" && tools::limited(*mode, host()).empty()) || mode->name == "valgrind";
+        if(exit_check && r.verdict != verdict::outcome::flagged && r.verdict != verdict::outcome::error &&
+           r.server_exit.rfind("exited with code", 0) != 0)
+        {
+            r.error = std::string(mode->name == "asan" ? "LeakSanitizer" : "memcheck") +
+                      "'s check at exit never ran: the server " + r.server_exit + " instead of exiting";
+            r.verdict = verdict::outcome::error;
+        }
         // A sanitizer that stopped the server at its first report: the report is the verdict, the stop its end.
         if(r.verdict == verdict::outcome::flagged && run_verdict == verdict::outcome::error)
         {

@@ -393,17 +393,16 @@ std::vector<fixture> load_fixtures(const std::filesystem::path& dir)
         fx.cheat = f.string("cheat");
         reader e(f.at("expect"), f.path("expect"), {"verdict", "reason", "mode"});
         fx.mode = e.string("mode", "");
-        if(!fx.mode.empty() && fx.mode != "asan" && fx.mode != "tsan")
-            throw manifest_error(e.path("mode") + ": not a tool mode (asan, tsan)");
+        if(!fx.mode.empty() && fx.mode != "asan" && fx.mode != "tsan" && fx.mode != "valgrind")
+            throw manifest_error(e.path("mode") + ": not a tool mode (asan, tsan, valgrind)");
         std::vector<std::string> verdicts =
             e.has("verdict") && e.at("verdict").is_string() ? std::vector<std::string>{e.string("verdict")} : e.strings("verdict", true);
         for(auto& name : verdicts)
         {
             auto o = verdict::parse_outcome(name);
-            if(!o || *o == verdict::outcome::clean || *o == verdict::outcome::inconclusive || *o == verdict::outcome::skipped ||
-               (*o == verdict::outcome::flagged && fx.mode.empty()))
-                throw manifest_error(e.path("verdict") + ": a wrong fix is \"broken\", \"leak\" or \"error\" (or " +
-                                     "\"flagged\" in a tool mode), not \"" + name + "\"");
+            if(!o || *o == verdict::outcome::clean || *o == verdict::outcome::inconclusive || *o == verdict::outcome::skipped)
+                throw manifest_error(e.path("verdict") + ": a wrong fix is \"broken\", \"leak\", \"error\" or " +
+                                     "\"flagged\" (a tool's finding, or its own code tampering with one), not \"" + name + "\"");
             fx.verdicts.push_back(*o);
         }
         fx.reason = e.string("reason");
@@ -443,8 +442,8 @@ void parse_modes(const reader& r, manifest& m)
         {
             const std::string mode(kv.key());
             const auto& value = kv.value();
-            if(mode != "asan" && mode != "tsan")
-                throw manifest_error(r.path("modes") + "." + mode + ": not a tool mode (asan, tsan)");
+            if(mode != "asan" && mode != "tsan" && mode != "valgrind")
+                throw manifest_error(r.path("modes") + "." + mode + ": not a tool mode (asan, tsan, valgrind)");
             reader mr(value, r.path("modes") + "." + mode, {"leaky", "fixed"});
             for(const char* variant : {"leaky", "fixed"})
             {

@@ -40,6 +40,7 @@ struct plan
     std::vector<verdict::bound> bounds;
     bool contract = true;                // false (probe): a wrong reply is a failed operation, not a breach
     std::optional<double> stop_within_s; // the contract: the server exits within this long of SIGTERM
+    std::optional<double> stop_grace_s;  // without that clause, how long SIGTERM is given before SIGKILL (3 s)
     std::vector<workload::step_spec> epilogue;
     std::chrono::milliseconds settle_min{0};
     std::chrono::milliseconds settle_max{3000};

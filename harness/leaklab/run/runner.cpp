@@ -1,4 +1,5 @@
 #include "leaklab/run/runner.hpp"
+#include "leaklab/tools/valgrind.hpp"
 
 #include "leaklab/backend/backend.hpp"
 #include "leaklab/process/child.hpp"
@@ -725,7 +726,7 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
 
     if(server)
     {
-        const auto grace = duration_cast<milliseconds>(duration<double>(p.stop_within_s.value_or(3.0)));
+        const auto grace = duration_cast<milliseconds>(duration<double>(p.stop_within_s.value_or(p.stop_grace_s.value_or(3.0))));
         const bool died_before = server->poll().has_value();  // a crash mid-run, already said
         auto st = server->stop(grace);
         r.server_exit = st.describe();
@@ -741,6 +742,15 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
         // What the sanitizers reported: the per-run log files (log_path) and stderr.
         r.tool_reports = tools::summary_lines(t.log_dir, server->stderr_path());
         r.findings = tools::read_run_reports(t.log_dir, server->stderr_path());
+        try
+        {
+            auto memcheck = tools::read_memcheck_reports(t.log_dir);
+            r.findings.insert(r.findings.end(), memcheck.begin(), memcheck.end());
+        }
+        catch(const std::exception& e)
+        {
+            r.warnings.push_back(e.what());  // a report memcheck did not finish (killed mid-write)
+        }
         // How the server ended, when not with exit code 0: forced, SIGTERM's default action, or a code.
         if(r.verdict != verdict::outcome::error && !died_before && !(st.exited && st.code == 0))
             r.warnings.push_back(st.forced ? "the server did not stop on SIGTERM within " +

@@ -14,7 +14,7 @@ namespace leaklab::tools {
 
 struct mode
 {
-    std::string name;      // "growth", "asan", "tsan"
+    std::string name;      // "growth", "asan", "tsan", "valgrind"
     std::string preset;    // the CMake preset its server is built with ("" for growth: any)
     std::string what;      // one line for --help and doctor
 };
@@ -54,8 +54,14 @@ std::vector<std::string> environment(const mode& m, const std::filesystem::path&
 
 // A prefix for the server's command: TSan runs under `setarch -R` (no address-space
 // randomization: GCC 12's TSan fails with "unexpected memory mapping" on kernels that
-// randomize more bits than it expects).
-std::vector<std::string> command_prefix(const mode& m);
+// randomize more bits than it expects); valgrind's memcheck writes its XML and its text
+// log (the descriptors open at exit) to log_dir.
+std::vector<std::string> command_prefix(const mode& m, const std::filesystem::path& log_dir);
+
+// How much slower the server runs under the mode's tool: memcheck's 10 (it runs every
+// instruction on a synthetic CPU, one thread at a time). The run gives the server that
+// many times the time to start, to answer, to settle and to stop, on a tenth of the churn.
+double slowdown(const mode& m);
 
 } // namespace leaklab::tools
 

@@ -377,7 +377,12 @@ std::vector<finding> merge(std::vector<finding> findings)
     }
     // Errors first (a use after free, a race), then direct leaks, then indirect ones (memory only
     // a leaked object pointed to); within each, the most reported, then the most bytes.
-    auto rank = [](const finding& f) { return f.kind == "indirect leak" ? 2 : f.kind == "direct leak" ? 1 : 0; };
+    auto rank = [](const finding& f) {
+        const auto& k = f.kind;
+        if(k == "indirect leak" || k == "indirectly lost" || k == "possibly lost" || k == "still reachable")
+            return 2;
+        return k == "direct leak" || k == "definitely lost" || k == "open descriptor" ? 1 : 0;
+    };
     std::stable_sort(out.begin(), out.end(), [&](auto& a, auto& b) {
         if(rank(a) != rank(b))
             return rank(a) < rank(b);
@@ -443,6 +448,13 @@ std::string where(const frame& f, const fs::path& root)
 
 std::string headline(const finding& f, const fs::path& root)
 {
+    // The kit's own finding: the server's code turns an instrument off (tools/tampering.hpp).
+    if(f.tool == "leaklab" && !f.stacks.empty() && !f.stacks.front().frames.empty())
+    {
+        auto at = f.stacks.front().frames.front();
+        at.function.clear();
+        return "the server's own code tampers with the instruments at " + where(at, root) + ": " + f.message;
+    }
     std::string out = f.tool + " " + f.kind;
     const frame* site = nullptr;
     for(auto& s : f.stacks)

@@ -157,4 +157,9 @@ outcome with_tool_reports(outcome run, std::size_t reports)
     return reports > 0 ? outcome::flagged : run;
 }
 
+outcome with_tampering(outcome run, std::size_t tamperings)
+{
+    return tamperings > 0 && run != outcome::skipped ? outcome::flagged : run;
+}
+
 } // namespace leaklab::verdict

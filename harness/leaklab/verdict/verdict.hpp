@@ -81,6 +81,10 @@ bool growth_explains_crash(const std::vector<bool>& flagged, bool breached);
 // a fix the tool finds nothing in is still judged on growth and its contract.
 outcome with_tool_reports(outcome run, std::size_t reports);
 
+// A server whose own code turns an instrument off or fakes one (tools/tampering.hpp) is
+// flagged in every mode, growth included: what the instrument then says is not evidence.
+outcome with_tampering(outcome run, std::size_t tamperings);
+
 } // namespace leaklab::verdict
 
 #endif
