@@ -2,6 +2,8 @@
 // runs (tests/fixtures/sanitizer-reports): ASan on labs 19 and 20, LSan on lab 05, TSan on lab 21.
 #include "leaklab/tools/sanitizer.hpp"
 #include "leaklab/tools/tampering.hpp"
+#include "leaklab/tools/valgrind.hpp"
+#include "leaklab/verdict/verdict.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -12,9 +14,9 @@ using namespace leaklab;
 
 namespace {
 
-std::string captured(const std::string& name)
+std::string captured(const std::string& name, const std::string& folder = "sanitizer-reports")
 {
-    std::ifstream in(std::string(LEAKLAB_TEST_ROOT) + "/tests/fixtures/sanitizer-reports/" + name);
+    std::ifstream in(std::string(LEAKLAB_TEST_ROOT) + "/tests/fixtures/" + folder + "/" + name);
     REQUIRE(in);
     std::ostringstream s;
     s << in.rdbuf();
@@ -175,4 +177,59 @@ TEST_CASE("tampering: no lab or solution of the kit is flagged")
                 ++files;
             }
     CHECK(files >= 40);
+}
+
+TEST_CASE("memcheck XML: lost blocks by kind, bytes and blocks, the allocation's own frame")
+{
+    auto f = tools::parse_memcheck_xml(captured("memcheck-06-definitely-lost.xml", "memcheck-reports"));
+    REQUIRE(f.size() == 3);
+    CHECK(f[0].kind == "possibly lost");
+    CHECK(f[1].kind == "indirectly lost");
+    CHECK(f[2].kind == "definitely lost");
+    CHECK(f[2].tool == "memcheck");
+    CHECK(f[2].bytes == 529375);
+    CHECK(f[2].objects == 480);
+    REQUIRE(f[2].stacks.size() == 1);
+    CHECK(f[2].stacks[0].frames.front().function == "operator new(unsigned long)");
+    const auto* own = tools::first_own(f[2].stacks[0]);
+    REQUIRE(own);
+    CHECK(tools::short_function(own->function) == "session::store_reading");
+    CHECK(own->file.find("labs/06-readings-memory-climbs-with-400s/server.cpp") != std::string::npos);
+    CHECK_THROWS(tools::parse_memcheck_xml("<valgrindoutput><error>"));
+}
+
+TEST_CASE("memcheck --track-fds log: the server's descriptors open at exit, not the inherited ones")
+{
+    auto f = tools::parse_memcheck_fds(captured("memcheck-18-open-descriptors.log", "memcheck-reports"));
+    REQUIRE(f.size() == 32);  // 36 listed, 4 inherited from leaklab and valgrind
+    for(auto& x : f)
+    {
+        CHECK(x.kind == "open descriptor");
+        CHECK(x.message.find("/d-7.log") != std::string::npos);
+    }
+    auto merged = tools::merge(f);
+    REQUIRE(merged.size() == 1);
+    CHECK(merged[0].count == 32);
+}
+
+TEST_CASE("tool modes: what decides the verdict, and when clean cannot be said")
+{
+    using leaklab::verdict::outcome;
+    namespace v = leaklab::verdict;
+    // The tool's reports decide over whatever the run said, a crash it caused included.
+    CHECK(v::with_tool_reports(outcome::error, 1) == outcome::flagged);
+    CHECK(v::with_tool_reports(outcome::clean, 1) == outcome::flagged);
+    CHECK(v::with_tool_reports(outcome::leak, 0) == outcome::leak);
+    CHECK(v::with_tool_reports(outcome::clean, 0) == outcome::clean);
+    // Tampering is flagged in every mode, but a skipped run stays skipped.
+    CHECK(v::with_tampering(outcome::clean, 1) == outcome::flagged);
+    CHECK(v::with_tampering(outcome::leak, 1) == outcome::flagged);
+    CHECK(v::with_tampering(outcome::skipped, 1) == outcome::skipped);
+    CHECK(v::with_tampering(outcome::clean, 0) == outcome::clean);
+    // A tool blind to the lab's defect never turns a run clean; other verdicts stand.
+    CHECK(v::with_blind_spot(outcome::clean, true) == outcome::inconclusive);
+    CHECK(v::with_blind_spot(outcome::leak, true) == outcome::leak);
+    CHECK(v::with_blind_spot(outcome::clean, false) == outcome::clean);
+    CHECK(v::parse_outcome("flagged") == outcome::flagged);
+    CHECK(v::parse_outcome("skipped") == outcome::skipped);
 }

@@ -185,15 +185,23 @@ std::string expected_text(const labs::mode_expectation& ex)
 
 void print_matrix(const std::vector<cell>& cells)
 {
+    std::size_t mode_w = 6, expected_w = 10;
+    for(auto& c : cells)
+    {
+        mode_w = std::max(mode_w, c.mode.size() + 2);
+        expected_w = std::max(expected_w, c.expected.size() + 2);
+    }
     std::cout << "\ncatch matrix (lab x mode x variant; what the tool must report, and what it did):\n"
-              << std::left << std::setw(5) << "lab" << std::setw(8) << "mode" << std::setw(8) << "variant"
-              << std::setw(24) << "expected" << std::setw(9) << "result" << std::setw(8) << "time" << "finding\n";
+              << std::left << std::setw(5) << "lab" << std::setw(int(mode_w)) << "mode" << std::setw(8) << "variant"
+              << std::setw(int(expected_w)) << "expected" << std::setw(9) << "result" << std::setw(9) << "time"
+              << "finding\n";
     for(auto& c : cells)
     {
         std::ostringstream t;
         t << std::fixed << std::setprecision(1) << c.seconds << " s";
-        std::cout << std::setw(5) << c.lab << std::setw(8) << c.mode << std::setw(8) << c.variant << std::setw(24)
-                  << c.expected << std::setw(9) << c.result << std::setw(8) << t.str() << c.finding.substr(0, 150) << '\n';
+        std::cout << std::setw(5) << c.lab << std::setw(int(mode_w)) << c.mode << std::setw(8) << c.variant
+                  << std::setw(int(expected_w)) << c.expected << std::setw(9) << c.result << std::setw(9) << t.str()
+                  << c.finding.substr(0, 150) << '\n';
     }
     std::cout << std::right;
 }

@@ -253,7 +253,7 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
         out << "verdict: " << paint("CLEAN", "1;32") << " (no metric keeps growing with the operations)\n";
     else if(r.verdict == verdict::outcome::inconclusive)
         out << "verdict: " << paint("INCONCLUSIVE", "1;33") << " (" << r.undecided_summary()
-            << "; a longer run decides: --rounds N or --scale X)\n";
+            << (r.blind.empty() ? "; a longer run decides: --rounds N or --scale X" : "") << ")\n";
     else if(r.verdict == verdict::outcome::flagged)
         out << "verdict: " << paint("FLAGGED", "1;31") << " (" << tools::headline(r.findings.front()) << ")\n";
     else if(r.verdict == verdict::outcome::skipped)

@@ -31,6 +31,8 @@ std::vector<std::string> result::flagged() const
 
 std::string result::undecided_summary() const
 {
+    if(!blind.empty())
+        return blind;
     std::string names;
     for(auto& m : metrics)
         if(m.undecided)

@@ -110,6 +110,7 @@ struct result
     std::vector<tools::finding> findings;   // the sanitizers' reports, parsed (tools/sanitizer.hpp)
     std::string mode;               // "" (growth), or the tool mode the run was made in: "asan", "tsan"
     std::string skipped;            // why a tool mode could not run here (the verdict is then skipped)
+    std::string blind;              // why a clean-looking run in a tool mode cannot clear the server (inconclusive)
     std::string command;            // what was run
     std::vector<std::string> flagged() const;
     // "rss_bytes could not be told from noise at 7200 operations", for an inconclusive verdict.

@@ -60,8 +60,11 @@ std::vector<std::string> command_prefix(const mode& m, const std::filesystem::pa
 
 // How much slower the server runs under the mode's tool: memcheck's 10 (it runs every
 // instruction on a synthetic CPU, one thread at a time). The run gives the server that
-// many times the time to start, to answer, to settle and to stop, on a tenth of the churn.
+// many times the time to start, to answer a round, to settle and to stop.
 double slowdown(const mode& m);
+
+// The share of the lab's churn a mode's run makes: a quarter under memcheck, all otherwise.
+double churn_scale(const mode& m);
 
 } // namespace leaklab::tools
 

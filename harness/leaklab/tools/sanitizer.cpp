@@ -352,11 +352,13 @@ const frame* telling_frame(const stack& s)
 std::vector<finding> merge(std::vector<finding> findings)
 {
     auto key = [](const finding& f) {
-        std::string k = f.tool + "|" + f.kind;
+        std::string k = f.tool + "|" + f.kind + (f.stacks.empty() ? "|" + f.message : std::string());
         for(std::size_t i = 0; i < f.stacks.size() && i < 2; ++i)
         {
             const frame* o = first_own(f.stacks[i]);
-            k += "|" + (o ? o->file + ":" + std::to_string(o->line) : f.stacks[i].frames.front().function);
+            k += "|" + (o                               ? o->file + ":" + std::to_string(o->line)
+                        : f.stacks[i].frames.empty() ? std::string()
+                                                     : f.stacks[i].frames.front().function);
         }
         return k;
     };
@@ -375,13 +377,16 @@ std::vector<finding> merge(std::vector<finding> findings)
         into.bytes += f.bytes;
         into.objects += f.objects;
     }
-    // Errors first (a use after free, a race), then direct leaks, then indirect ones (memory only
-    // a leaked object pointed to); within each, the most reported, then the most bytes.
+    // Errors first (a use after free, a race), then direct leaks, descriptors left open, then
+    // indirect leaks (memory only a leaked object pointed to); within each, the most reported,
+    // then the most bytes.
     auto rank = [](const finding& f) {
         const auto& k = f.kind;
         if(k == "indirect leak" || k == "indirectly lost" || k == "possibly lost" || k == "still reachable")
+            return 3;
+        if(k == "open descriptor")
             return 2;
-        return k == "direct leak" || k == "definitely lost" || k == "open descriptor" ? 1 : 0;
+        return k == "direct leak" || k == "definitely lost" ? 1 : 0;
     };
     std::stable_sort(out.begin(), out.end(), [&](auto& a, auto& b) {
         if(rank(a) != rank(b))
@@ -463,8 +468,12 @@ std::string headline(const finding& f, const fs::path& root)
     if(site)
         out += " at " + where(*site, root);
     else if(!f.stacks.empty())
+    {
         if(const frame* t = telling_frame(f.stacks.front()))
             out += " in " + where(*t, root);
+    }
+    else if(!f.message.empty())
+        out += ": " + f.message;
     if(f.bytes)
         out += " (" + std::to_string(f.bytes) + " bytes in " + std::to_string(f.objects) + " objects)";
     if(f.count > 1)

@@ -125,20 +125,28 @@ std::vector<finding> parse_memcheck_fds(std::string_view log)
         {
             current = nullptr;
             const std::string rest = m[3].str();
-            // Inherited from leaklab (its pipes), or one of the three standard ones: not the server's.
             if(rest.find("<inherited from parent>") != std::string::npos)
                 continue;
             out.push_back({});
             current = &out.back();
             current->tool = "memcheck";
             current->kind = "open descriptor";
-            current->message = "open at exit: " + m[1].str() + m[2].str() + (rest.empty() ? "" : ": " + rest);
+            // What is open: a file's path, or a socket's kind (its ports differ every time).
+            const std::string what = m[1].str();
+            current->message = what.find("socket") != std::string::npos || rest.empty() ? what.substr(0, what.size() - 1) : rest;
             current->objects = 1;
             current->stacks.push_back({"opened at:", {}});
             continue;
         }
         if(!current)
             continue;
+        // Inherited from leaklab (its pipes and files) or valgrind's own log: not the server's.
+        if(line.find("<inherited from parent>") != std::string::npos)
+        {
+            out.pop_back();
+            current = nullptr;
+            continue;
+        }
         if(std::regex_match(line, m, frame_re))
         {
             frame f;
@@ -156,6 +164,10 @@ std::vector<finding> parse_memcheck_fds(std::string_view log)
         else
             current = nullptr;
     }
+    // Under --xml=yes memcheck 3.19 lists no stack for a descriptor: the finding is what is open.
+    for(auto& f : out)
+        if(f.stacks.back().frames.empty())
+            f.stacks.clear();
     return out;
 }
 

@@ -48,6 +48,11 @@ metric_info describe_metric(const std::string& name, const std::string& declared
 // (there only rss_bytes: the peak, judged by bounds alone, keeps its meaning).
 std::map<std::string, std::string> not_judged_under(const std::string& sanitizer, bool emulated = false);
 
+// What a tool mode's runtime makes meaningless as growth evidence, beyond its build's
+// sanitizer: under valgrind's memcheck, heap_bytes (it replaces the allocator, so mallinfo2
+// sees nothing) and RSS and its peak (its shadow memory and translated code).
+std::map<std::string, std::string> not_judged_in_mode(const std::string& mode);
+
 // "count", "bytes", "rss", "high-water", "failures".
 std::string to_string(metric_kind k);
 

@@ -157,6 +157,11 @@ outcome with_tool_reports(outcome run, std::size_t reports)
     return reports > 0 ? outcome::flagged : run;
 }
 
+outcome with_blind_spot(outcome run, bool leak_metrics_unjudged)
+{
+    return run == outcome::clean && leak_metrics_unjudged ? outcome::inconclusive : run;
+}
+
 outcome with_tampering(outcome run, std::size_t tamperings)
 {
     return tamperings > 0 && run != outcome::skipped ? outcome::flagged : run;

@@ -85,6 +85,10 @@ outcome with_tool_reports(outcome run, std::size_t reports);
 // flagged in every mode, growth included: what the instrument then says is not evidence.
 outcome with_tampering(outcome run, std::size_t tamperings);
 
+// A tool mode that cannot judge what this lab's leak shows in (memcheck and heap_bytes):
+// a run that would be clean is inconclusive instead, never a false clean.
+outcome with_blind_spot(outcome run, bool leak_metrics_unjudged);
+
 } // namespace leaklab::verdict
 
 #endif
