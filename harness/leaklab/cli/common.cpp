@@ -350,8 +350,9 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
         // A sanitizer that stopped the server at its first report: the report is the verdict, the stop its end.
         if(r.verdict == verdict::outcome::flagged && run_verdict == verdict::outcome::error)
         {
-            r.notes.push_back("the run ended early: " + r.error + " (" + mode->name +
-                              " stops the server at the first error it reports)");
+            r.notes.push_back("the run ended early: " + r.error +
+                              (mode->name == "asan" ? " (asan stops the server at the first error it reports)"
+                                                    : " (the tool's reports explain it)"));
             r.error.clear();
             r.clauses = 0;  // a run cut short held no clause to the end
         }

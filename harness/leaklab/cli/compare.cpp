@@ -194,12 +194,8 @@ int cmd_compare(const std::vector<std::string>& args)
         std::cout << '\n';
     }
     std::cout << "(* = grows with every operation)\n\n";
-    auto verdict_word = [](const run::result& r) {
-        return r.verdict == verdict::outcome::leak    ? std::string("LEAK")
-               : r.verdict == verdict::outcome::clean ? std::string("CLEAN")
-               : r.verdict == verdict::outcome::inconclusive ? std::string("INCONCLUSIVE")
-                                                      : "ERROR: " + r.error;
-    };
+    // The verdict and its reason in one line, whatever it is (BROKEN, FLAGGED and ERROR included).
+    auto verdict_word = [](const run::result& r) { return one_line(r); };
     for(auto& [label, lr] : runs)
         std::cout << label << ": " << verdict_word(lr.result) << '\n';
 

@@ -38,7 +38,7 @@ const char* overview =
     "\n"
     "exit codes: 0 clean, 1 leak, 2 error, 3 inconclusive (probe, or a tool blind to the lab's defect),\n"
     "4 broken (the server broke its contract), 5 flagged (a tool's finding), 6 skipped (the mode cannot run here);\n"
-    "compare/verify/report: 0 as expected, 1 not, 2 error\n"
+    "compare/verify/report: 0 as expected, 1 not, 2 error (verify: 6 when every cell was skipped)\n"
     "`leaklab <command> --help` shows a command's options.\n";
 
 } // namespace
