@@ -233,3 +233,18 @@ TEST_CASE("tool modes: what decides the verdict, and when clean cannot be said")
     CHECK(v::parse_outcome("flagged") == outcome::flagged);
     CHECK(v::parse_outcome("skipped") == outcome::skipped);
 }
+
+TEST_CASE("UBSan: a runtime error with its location and stack, in a server's stderr among its own lines")
+{
+    // Lab 18 under asan, out of descriptors: UBSan's own memory probe fails (a report the leak causes).
+    auto f = tools::parse_reports(captured("ubsan-18-invalid-vptr.log"));
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].tool == "UndefinedBehaviorSanitizer");
+    CHECK(f[0].kind == "undefined behaviour");
+    CHECK(f[0].message.find("runtime error: member call on address") == 0);
+    REQUIRE(f[0].stacks.size() == 1);
+    REQUIRE(!f[0].stacks[0].frames.empty());
+    CHECK(f[0].stacks[0].frames[0].file == "/usr/include/c++/12/bits/std_thread.h");
+    CHECK(f[0].stacks[0].frames[0].line == 200);
+    CHECK(tools::first_own(f[0].stacks[0]) == nullptr);  // nothing of the server's own code
+}
