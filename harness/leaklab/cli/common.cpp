@@ -211,8 +211,7 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
     if(mode)
         cc.preset = mode->preset;
     auto tree = labs::open_build_tree(cc.root, cc.preset, cc.build_dir, cc.quiet, cc.no_build);
-    const std::string wanted = !mode ? "" : mode->name == "asan" ? "address" : mode->name == "tsan" ? "thread" : "";
-    if(mode && (tree.sanitizer != wanted || !tree.runner.empty()))
+    if(mode && (tree.sanitizer != mode->sanitizer || !tree.runner.empty()))
         throw usage_error("--mode " + mode->name + " needs a build tree configured with the " + mode->preset +
                           " preset; " + tree.dir.string() + " is built " +
                           (!tree.runner.empty() ? std::string("for another machine (it runs under an emulator)")

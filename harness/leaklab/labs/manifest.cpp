@@ -1,5 +1,6 @@
 #include "leaklab/labs/manifest.hpp"
 
+#include "leaklab/tools/modes.hpp"
 #include "leaklab/verdict/metrics.hpp"
 
 #include <boost/json.hpp>
@@ -393,8 +394,8 @@ std::vector<fixture> load_fixtures(const std::filesystem::path& dir)
         fx.cheat = f.string("cheat");
         reader e(f.at("expect"), f.path("expect"), {"verdict", "reason", "mode"});
         fx.mode = e.string("mode", "");
-        if(!fx.mode.empty() && fx.mode != "asan" && fx.mode != "tsan" && fx.mode != "valgrind")
-            throw manifest_error(e.path("mode") + ": not a tool mode (asan, tsan, valgrind)");
+        if(!fx.mode.empty() && !tools::is_tool_mode(fx.mode))
+            throw manifest_error(e.path("mode") + ": not a tool mode (" + tools::tool_mode_names() + ")");
         std::vector<std::string> verdicts =
             e.has("verdict") && e.at("verdict").is_string() ? std::vector<std::string>{e.string("verdict")} : e.strings("verdict", true);
         for(auto& name : verdicts)
@@ -442,8 +443,8 @@ void parse_modes(const reader& r, manifest& m)
         {
             const std::string mode(kv.key());
             const auto& value = kv.value();
-            if(mode != "asan" && mode != "tsan" && mode != "valgrind")
-                throw manifest_error(r.path("modes") + "." + mode + ": not a tool mode (asan, tsan, valgrind)");
+            if(!tools::is_tool_mode(mode))
+                throw manifest_error(r.path("modes") + "." + mode + ": not a tool mode (" + tools::tool_mode_names() + ")");
             reader mr(value, r.path("modes") + "." + mode, {"leaky", "fixed"});
             for(const char* variant : {"leaky", "fixed"})
             {

@@ -381,4 +381,29 @@ int run_command(const std::vector<std::string>& argv, const std::filesystem::pat
     return st->exited ? st->code : -1;
 }
 
+std::optional<std::string> capture_command(const std::vector<std::string>& argv, const std::filesystem::path& work_file,
+                                           seconds timeout)
+{
+    const int code = run_command(argv, work_file, timeout);
+    std::optional<std::string> out;
+    if(code == 0)
+        out = read_text(work_file);
+    std::error_code ec;
+    std::filesystem::remove(work_file, ec);
+    return out;
+}
+
+std::string read_text(const std::filesystem::path& file, std::size_t max_bytes)
+{
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(file, ec);
+    std::ifstream in(file, std::ios::binary);
+    if(ec || !in)
+        return {};
+    std::string s(std::min<std::uintmax_t>(size, max_bytes), '\0');
+    in.read(s.data(), static_cast<std::streamsize>(s.size()));
+    s.resize(static_cast<std::size_t>(in.gcount()));
+    return s;
+}
+
 } // namespace leaklab::process

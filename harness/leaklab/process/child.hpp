@@ -97,4 +97,12 @@ namespace leaklab::process {
 int run_command(const std::vector<std::string>& argv, const std::filesystem::path& log_file,
                 std::chrono::seconds timeout);
 
+// Runs a command as run_command does and returns what it printed (stdout, then stderr),
+// or nullopt when it failed or had to be killed; work_file holds the output meanwhile.
+std::optional<std::string> capture_command(const std::vector<std::string>& argv,
+                                           const std::filesystem::path& work_file, std::chrono::seconds timeout);
+
+// A text file's first max_bytes (a runaway log is not read whole); "" when it cannot be read.
+std::string read_text(const std::filesystem::path& file, std::size_t max_bytes = 32u << 20);
+
 } // namespace leaklab::process

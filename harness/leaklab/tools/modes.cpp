@@ -7,10 +7,10 @@ namespace leaklab::tools {
 const std::vector<mode>& modes()
 {
     static const std::vector<mode> all = {
-        {"growth", "", "the trend verdict: counts and memory after every round, on any build (the default)"},
-        {"asan", "asan", "AddressSanitizer, LeakSanitizer at exit and UBSan: use after free, out of scope, leaks, UB"},
-        {"tsan", "tsan", "ThreadSanitizer: data races, with both threads' stacks"},
-        {"valgrind", "valgrind", "memcheck: lost blocks, invalid reads and writes, descriptors open at exit (slow: a quarter of the churn)"},
+        {"growth", "", "", "the trend verdict: counts and memory after every round, on any build (the default)"},
+        {"asan", "asan", "address", "AddressSanitizer, LeakSanitizer at exit and UBSan: use after free, out of scope, leaks, UB"},
+        {"tsan", "tsan", "thread", "ThreadSanitizer: data races, with both threads' stacks"},
+        {"valgrind", "valgrind", "", "memcheck: lost blocks, invalid reads and writes, descriptors open at exit (slow: a quarter of the churn)"},
     };
     return all;
 }
@@ -28,6 +28,20 @@ std::string mode_names()
     std::string out;
     for(auto& m : modes())
         out += (out.empty() ? "" : ", ") + m.name;
+    return out;
+}
+
+bool is_tool_mode(const std::string& name)
+{
+    return name != "growth" && find_mode(name) != nullptr;
+}
+
+std::string tool_mode_names()
+{
+    std::string out;
+    for(auto& m : modes())
+        if(m.name != "growth")
+            out += (out.empty() ? "" : ", ") + m.name;
     return out;
 }
 

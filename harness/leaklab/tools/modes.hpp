@@ -16,6 +16,7 @@ struct mode
 {
     std::string name;      // "growth", "asan", "tsan", "valgrind"
     std::string preset;    // the CMake preset its server is built with ("" for growth: any)
+    std::string sanitizer; // what that preset's build tree records ("address", "thread", "" for none)
     std::string what;      // one line for --help and doctor
 };
 
@@ -25,8 +26,14 @@ const std::vector<mode>& modes();
 // The mode of that name, or nullptr.
 const mode* find_mode(const std::string& name);
 
-// "growth, asan, tsan"
+// "growth, asan, tsan, valgrind"
 std::string mode_names();
+
+// A tool mode (not growth) of that name: what a lab's catch matrix and a wrong fix may name.
+bool is_tool_mode(const std::string& name);
+
+// "asan, tsan, valgrind": the tool modes.
+std::string tool_mode_names();
 
 // What a mode's run depends on here.
 struct host

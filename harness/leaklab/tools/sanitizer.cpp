@@ -266,10 +266,11 @@ void symbolize(std::vector<finding>& findings, const fs::path& work_dir)
             h << "0x" << std::hex << o;
             argv.push_back(h.str());
         }
-        const auto out_file = work_dir / ("addr2line." + std::to_string(n++) + ".txt");
-        if(process::run_command(argv, out_file, std::chrono::seconds(60)) != 0)
+        const auto output = process::capture_command(argv, work_dir / ("addr2line." + std::to_string(n++) + ".txt"),
+                                                     std::chrono::seconds(60));
+        if(!output)
             continue;
-        std::ifstream in(out_file);
+        std::istringstream in(*output);
         std::uint64_t at = 0;
         bool have = false;
         std::string line, fn;
@@ -293,7 +294,6 @@ void symbolize(std::vector<finding>& findings, const fs::path& work_dir)
             f.offset = at;
             resolved[{module, at}].push_back(f);
         }
-        fs::remove(out_file, ec);
     }
     for(auto& fnd : findings)
         for(auto& s : fnd.stacks)
@@ -501,15 +501,6 @@ std::vector<fs::path> report_files(const fs::path& log_dir, const fs::path& stde
     return files;
 }
 
-std::string read_bounded(const fs::path& file)
-{
-    // A runaway log (a race reported a million times) is read up to 32 MiB.
-    std::ifstream in(file, std::ios::binary);
-    std::string s(32u << 20, '\0');
-    in.read(s.data(), static_cast<std::streamsize>(s.size()));
-    s.resize(static_cast<std::size_t>(in.gcount()));
-    return s;
-}
 
 } // namespace
 
@@ -518,7 +509,7 @@ std::vector<finding> read_run_reports(const fs::path& log_dir, const fs::path& s
     std::vector<finding> all;
     for(auto& file : report_files(log_dir, stderr_log))
     {
-        auto some = parse_reports(read_bounded(file));
+        auto some = parse_reports(process::read_text(file));
         all.insert(all.end(), std::make_move_iterator(some.begin()), std::make_move_iterator(some.end()));
     }
     symbolize(all, log_dir.empty() ? fs::temp_directory_path() : log_dir);

@@ -145,12 +145,9 @@ std::vector<finding> find_tampering(const std::vector<fs::path>& sources, const 
     for(auto& src : sources)
     {
         names.insert(src.filename().string() + ".o");
-        std::ifstream in(src);
-        if(!in)
+        if(!fs::exists(src, ec))
             continue;
-        std::ostringstream s;
-        s << in.rdbuf();
-        auto some = tampering_in_source(s.str(), src);
+        auto some = tampering_in_source(process::read_text(src), src);
         out.insert(out.end(), some.begin(), some.end());
     }
     // The objects of the target compiled from those files.
@@ -165,15 +162,12 @@ std::vector<finding> find_tampering(const std::vector<fs::path>& sources, const 
         const auto& p = it->path();
         if(!names.count(p.filename().string()) || p.string().find("/" + target_dir + "/") == std::string::npos)
             continue;
-        const auto listing = work_dir / ("nm." + std::to_string(n++) + ".txt");
-        if(process::run_command({"nm", "-P", p.string()}, listing, std::chrono::seconds(30)) != 0)
+        const auto listing = process::capture_command({"nm", "-P", p.string()},
+                                                      work_dir / ("nm." + std::to_string(n++) + ".txt"), std::chrono::seconds(30));
+        if(!listing)
             continue;
-        std::ifstream in(listing);
-        std::ostringstream s;
-        s << in.rdbuf();
-        auto some = tampering_in_symbols(s.str(), p);
+        auto some = tampering_in_symbols(*listing, p);
         out.insert(out.end(), some.begin(), some.end());
-        fs::remove(listing, ec);
     }
     return out;
 }

@@ -1,5 +1,7 @@
 #include "leaklab/tools/valgrind.hpp"
 
+#include "leaklab/process/child.hpp"
+
 #include <boost/property_tree/ptree.hpp>
 #include <boost/property_tree/xml_parser.hpp>
 
@@ -184,10 +186,8 @@ std::vector<finding> read_memcheck_reports(const fs::path& log_dir)
     std::sort(files.begin(), files.end());
     for(auto& file : files)
     {
-        std::ifstream in(file);
-        std::ostringstream s;
-        s << in.rdbuf();
-        auto some = file.extension() == ".xml" ? parse_memcheck_xml(s.str()) : parse_memcheck_fds(s.str());
+        const auto text = process::read_text(file);
+        auto some = file.extension() == ".xml" ? parse_memcheck_xml(text) : parse_memcheck_fds(text);
         all.insert(all.end(), std::make_move_iterator(some.begin()), std::make_move_iterator(some.end()));
     }
     return merge(std::move(all));
