@@ -126,6 +126,33 @@ TEST_CASE("a bound is broken by a value out of range, a missing metric, too few 
     CHECK(verdict::describe(setups) == "deflate_streams rises between 0.1 and 0.5 per operation");
 }
 
+TEST_CASE("a reconciliation: a metric plus others, the others counted 0 where not exported")
+{
+    verdict::bound logged;
+    logged.metric = "log_lines_written";
+    logged.plus = {"log_lines_dropped", "log_queue_depth"};
+    logged.min_per_op = 0.9;
+    verdict::bound_context at;
+    at.baseline = 0;
+    at.ops = 1000;
+    // Written, dropped and queued add up to the requests: held.
+    std::map<std::string, double> all{{"log_lines_written", 600}, {"log_lines_dropped", 300}, {"log_queue_depth", 100}};
+    REQUIRE(verdict::value_in(logged, all) == 1000.0);
+    CHECK_FALSE(verdict::check_bound(logged, verdict::value_in(logged, all), at));
+    // A server with no drop counter: the others still have to add up.
+    std::map<std::string, double> no_drops{{"log_lines_written", 950}, {"log_queue_depth", 0}};
+    CHECK_FALSE(verdict::check_bound(logged, verdict::value_in(logged, no_drops), at));
+    // Lines thrown away uncounted.
+    std::map<std::string, double> cleared{{"log_lines_written", 200}, {"log_queue_depth", 6}};
+    CHECK(*verdict::check_bound(logged, verdict::value_in(logged, cleared), at) ==
+          "log_lines_written + log_lines_dropped + log_queue_depth rose 0.206 per operation over 1000 operations, "
+          "less than 0.9");
+    // The metric itself is not optional.
+    std::map<std::string, double> hidden{{"log_lines_dropped", 1000}};
+    CHECK_FALSE(verdict::value_in(logged, hidden));
+    CHECK(verdict::describe(logged) == "log_lines_written + log_lines_dropped + log_queue_depth rises at least 0.9 per operation");
+}
+
 TEST_CASE("a breach is said with its clause, when, where and what was seen")
 {
     verdict::breach b{"reply status", "round 3", "http-churn", 12, "POST /x answered 204, expected 400"};

@@ -138,7 +138,7 @@ json::value parse_json(const std::string& text, const std::string& where)
 workload::step_spec parse_step(const json::value& v, const std::string& where)
 {
     reader r(v, where, {"kind", "path", "connections", "requests", "concurrency", "messages", "message",
-                        "method", "body", "body_bytes", "expect_status", "expect_body", "op_timeout_s", "settle_min_ms",
+                        "method", "body", "body_bytes", "expect_status", "expect_body", "reject_body", "op_timeout_s", "settle_min_ms",
                         "from_round", "until_round", "fault", "latency_ms", "quiet_ms", "expect_header",
                         "expect_gzip", "keys", "with_next", "ping_every_ms", "push_every_ms", "expect_each",
                         "trigger", "within_ms", "message_bytes", "expect_close_code", "max_failure_rate",
@@ -169,6 +169,7 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
     s.body_bytes = r.count("body_bytes", s.body_bytes, 0, 64 * 1024 * 1024);
     s.expect_status = static_cast<unsigned>(r.count("expect_status", s.expect_status, 100, 599));
     s.expect_body = r.string("expect_body", s.expect_body);
+    s.reject_body = r.string("reject_body", "");
     s.op_timeout_s = r.number("op_timeout_s", s.op_timeout_s, 0.1, 600);
     s.settle_min_ms = r.number("settle_min_ms", s.settle_min_ms, 0, 600'000);
     s.from_round = r.count("from_round", 0, 0, 1000);
@@ -252,9 +253,10 @@ std::vector<verdict::bound> parse_bounds(const json::value& v, const std::string
     {
         const std::string at = where + "[" + std::to_string(i) + "]";
         reader r(v.as_array()[i], at, {"metric", "min", "max", "max_rise", "min_step", "min_per_op", "max_per_op", "unit", "limit",
-                                                  "max_per_listener"});
+                                                  "max_per_listener", "plus"});
         verdict::bound b;
         b.metric = r.string("metric");
+        b.plus = r.strings("plus");
         b.limit = r.boolean("limit", false);
         if(r.has("min") && r.at("min").is_string())
         {

@@ -485,12 +485,10 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
         auto check_bounds = [&](const round_record& rec, std::vector<verdict::breach>& breaches, const std::string& when) {
             for(auto& b : p.bounds)
             {
-                if(p.unjudged.count(b.metric))
+                if(p.unjudged.count(b.metric) ||
+                   std::any_of(b.plus.begin(), b.plus.end(), [&](auto& m) { return p.unjudged.count(m) > 0; }))
                     continue;  // the sanitizer's runtime makes it meaningless (the note says why)
-                auto in = [&](const round_record& x) -> std::optional<double> {
-                    auto it = x.values.find(b.metric);
-                    return it == x.values.end() ? std::nullopt : std::optional<double>(it->second);
-                };
+                auto in = [&](const round_record& x) { return verdict::value_in(b, x.values); };
                 // The sample before this one: the baseline for round 1, which is not a round of load.
                 verdict::bound_context at;
                 at.baseline = in(r.rounds.front());

@@ -38,9 +38,29 @@ std::string describe(const breach& b)
            "): " + b.first;
 }
 
-std::string describe(const bound& b)
+std::string name(const bound& b)
 {
     std::string out = b.metric;
+    for(auto& m : b.plus)
+        out += " + " + m;
+    return out;
+}
+
+std::optional<double> value_in(const bound& b, const std::map<std::string, double>& values)
+{
+    auto it = values.find(b.metric);
+    if(it == values.end())
+        return std::nullopt;
+    double sum = it->second;
+    for(auto& m : b.plus)
+        if(auto p = values.find(m); p != values.end())
+            sum += p->second;
+    return sum;
+}
+
+std::string describe(const bound& b)
+{
+    std::string out = name(b);
     if(b.min && b.max && *b.min == *b.max)
         return out + " stays at " + value_text(*b.min, b.unit);
     if(b.min_listeners)
@@ -79,25 +99,27 @@ std::string describe(const bound& b)
 std::optional<std::string> check_bound(const bound& b, std::optional<double> value, const bound_context& at)
 {
     if(!value)
-        return b.metric + " is not exported any more (the contract needs it: " + describe(b) + ")";
+        return b.metric + " is not exported any more (the contract needs it: " +
+               describe(b) + ")";
     const double v = *value;
+    const std::string metric = name(b);
     if(b.min && v < *b.min)
-        return b.metric + " is " + value_text(v, b.unit) + ", below " + value_text(*b.min, b.unit);
+        return metric + " is " + value_text(v, b.unit) + ", below " + value_text(*b.min, b.unit);
     if(b.max && v > *b.max)
-        return b.metric + " is " + value_text(v, b.unit) + ", above " + value_text(*b.max, b.unit);
+        return metric + " is " + value_text(v, b.unit) + ", above " + value_text(*b.max, b.unit);
     if(b.min_listeners && v < double(at.listeners))
-        return b.metric + " is " + value_text(v, b.unit) + " while " + std::to_string(at.listeners) +
+        return metric + " is " + value_text(v, b.unit) + " while " + std::to_string(at.listeners) +
                " listeners are connected";
     if(b.max_per_listener && v > at.baseline.value_or(0) + *b.max_per_listener * double(at.listeners))
-        return b.metric + " is " + value_text(v, b.unit) + " once the round's clients have gone, while " +
+        return metric + " is " + value_text(v, b.unit) + " once the round's clients have gone, while " +
                std::to_string(at.listeners) + " listeners are connected: more than " +
                value_text(*b.max_per_listener * double(at.listeners), b.unit) + " above its baseline " +
                value_text(at.baseline.value_or(0), b.unit) + " is left behind";
     if(b.min_step && at.previous && v - *at.previous < *b.min_step)
-        return b.metric + " went from " + value_text(*at.previous, b.unit) + " to " + value_text(v, b.unit) +
+        return metric + " went from " + value_text(*at.previous, b.unit) + " to " + value_text(v, b.unit) +
                " in a round: it must rise by at least " + value_text(*b.min_step, b.unit) + " a round";
     if(b.max_rise && at.baseline && v - *at.baseline > *b.max_rise)
-        return b.metric + " rose " + value_text(v - *at.baseline, b.unit) + " above its baseline " +
+        return metric + " rose " + value_text(v - *at.baseline, b.unit) + " above its baseline " +
                value_text(*at.baseline, b.unit) + ", more than " + value_text(*b.max_rise, b.unit);
     if(at.baseline && at.ops > 0 && (b.min_per_op || b.max_per_op))
     {
@@ -107,13 +129,13 @@ std::optional<std::string> check_bound(const bound& b, std::optional<double> val
         {
             std::snprintf(buf, sizeof buf, " rose %.3g per operation over %.0f operations, less than %.3g", per_op, at.ops,
                           *b.min_per_op);
-            return b.metric + buf;
+            return metric + buf;
         }
         if(b.max_per_op && per_op > *b.max_per_op)
         {
             std::snprintf(buf, sizeof buf, " rose %.3g per operation over %.0f operations, more than %.3g", per_op, at.ops,
                           *b.max_per_op);
-            return b.metric + buf;
+            return metric + buf;
         }
     }
     return std::nullopt;

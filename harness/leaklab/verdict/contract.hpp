@@ -6,8 +6,10 @@
 #define LEAKLAB_VERDICT_CONTRACT_HPP
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace leaklab::verdict {
 
@@ -29,6 +31,10 @@ std::string describe(const breach& b);
 struct bound
 {
     std::string metric;
+    // Added to the metric before it is checked: a reconciliation (lines written + dropped +
+    // queued), where each part alone proves nothing. One the server does not export counts 0
+    // (a server that never drops has no drop counter), which can only make the sum smaller.
+    std::vector<std::string> plus;
     // A resource limit rather than a promise of service: going past it is a LEAK verdict
     // (the server holds more than it may, as a leaky server does), and the run goes on.
     bool limit = false;
@@ -43,6 +49,9 @@ struct bound
     std::string unit;                    // "bytes": messages print KiB/MiB
 };
 
+// What the bound checks: "scheduled_jobs", or "log_lines_written + log_lines_dropped".
+std::string name(const bound& b);
+
 // The clause in words: "scheduled_jobs stays between 1 and 1".
 std::string describe(const bound& b);
 
@@ -55,6 +64,10 @@ struct bound_context
     std::size_t listeners = 0;
     double ops = 0;
 };
+
+// The bound's value in a sample (the metric plus those of its `plus` metrics the sample has),
+// or nullopt when the sample lacks the metric itself.
+std::optional<double> value_in(const bound& b, const std::map<std::string, double>& values);
 
 // What breaks the bound in this sample, if anything. `value` is nullopt when the server does
 // not export the metric (a counter removed is a breach, not a pass).

@@ -672,7 +672,10 @@ struct engine::impl
         }
         if(!body.empty() && text->find(body) == std::string::npos)
             throw op_breach("reply body", what + ": the body does not contain \"" + body + "\" (" +
-                                              clip(*text) + ")");
+                                              clip(*text) + ")");        if(!st.reject_body.empty())
+            if(auto at = text->find(st.reject_body); at != std::string::npos)
+                throw op_breach("reply body", what + ": the body contains \"" + st.reject_body + "\", which it must not (" +
+                                                  clip(text->substr(at > 80 ? at - 80 : 0)) + ")");
     }
 
     // One request and its reply, checked; true when the reply lets the connection be used again.
@@ -763,20 +766,23 @@ struct engine::impl
         held.push_back({std::move(s), steady_clock::now(), {}});
     }
 
+    // Count one breach of the step's contract.
+    static void breached(step_result& r, const op_breach& b)
+    {
+        ++r.breaches;
+        if(r.first_breach.empty())
+        {
+            r.breach_clause = b.clause;
+            r.first_breach = b.what();
+        }
+    }
+
     // Count one failed operation; an operation the watchdog cut short timed out. A breach
     // (the server answered, wrongly) is counted as that, not as a failure.
     void failed(step_result& r, const slot& sl, const std::exception& e, const step_spec& st)
     {
         if(auto* b = dynamic_cast<const op_breach*>(&e); b && !sl.expired)
-        {
-            ++r.breaches;
-            if(r.first_breach.empty())
-            {
-                r.breach_clause = b->clause;
-                r.first_breach = b->what();
-            }
-            return;
-        }
+            return breached(r, *b);
         ++r.failed;
         if(r.first_error.empty())
         {
@@ -887,11 +893,19 @@ struct engine::impl
             }
             catch(const std::exception& e)
             {
-                // The server dropped a paced client that had been answered and waited less than
-                // twice its pause (plus a margin for a loaded machine): not an idle connection.
                 const double waited_ms = duration<double, std::milli>(steady_clock::now() - last_reply).count();
-                if(st.pause_ms > 0 && answered > 0 && !sl.expired && !dynamic_cast<const op_breach*>(&e) &&
-                   waited_ms < 2 * st.pause_ms + 100)
+                const bool paced = st.pause_ms > 0 && answered > 0 && !dynamic_cast<const op_breach*>(&e);
+                // The server kept a paced client that had been answered, and stopped answering it:
+                // the connection went mute after a pause.
+                if(paced && sl.expired)
+                    breached(r, op_breach("paced client answered",
+                                     "the server answered " + std::to_string(answered) +
+                                         (answered == 1 ? " request" : " requests") + " on a kept-alive connection, then nothing to the next one, sent after a " +
+                                         std::to_string(static_cast<long>(st.pause_ms)) + " ms pause, within " +
+                                         std::to_string(static_cast<long>(st.op_timeout_s * 1000)) + " ms"));
+                // ... or dropped it although it had waited less than twice its pause (plus a
+                // margin for a loaded machine): not an idle connection.
+                else if(paced && !sl.expired && waited_ms < 2 * st.pause_ms + 100)
                     failed(r, sl,
                            op_breach("paced client kept", "the server dropped a kept-alive client after " +
                                                               std::to_string(answered) + " replies, " +

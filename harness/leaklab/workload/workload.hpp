@@ -52,6 +52,7 @@ struct step_spec
     // wrongly), never a failure under an allowance.
     unsigned expect_status = 200;     // http-*: the status every reply must have
     std::string expect_body;          // http-*: text every reply body must contain ("" = anything), a template; ws-listen: every message
+    std::string reject_body;          // http-*: text no reply body may contain (a rejected request that left a trace)
     std::string expect_header;        // http-*: "Name: text": the reply has that header and its value contains text
     bool expect_gzip = false;         // http-*: the body is gzip (Content-Encoding: gzip) and inflates; expect_body applies to the text
     std::size_t keys = 0;             // "{k}" = the request counter modulo keys; 0: "{k}" is the counter itself
