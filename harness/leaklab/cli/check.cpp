@@ -20,7 +20,9 @@ int cmd_check(const std::vector<std::string>& args)
         ("source", po::value<std::string>(), "check a student's copy: the lab's student files from this folder (instead of --variant)")
         ("mode", po::value<std::string>(&c.mode), ("growth (default), or a tool's: " + tools::mode_names() +
                                                    "; a tool mode builds its preset and its reports decide").c_str())
-        ("json", po::value<std::string>(), "also write the result as JSON to this file");
+        ("json", po::value<std::string>(), "also write the result as JSON to this file")
+        ("server-binary", po::value<std::string>(), "with --source: run this binary, already built from the folder's files, instead of building it (leaklab grade)")
+        ("stop-within", po::value<double>(), "the server must exit within this many seconds of SIGTERM, or the contract is broken (leaklab grade: 10)");
     po::positional_options_description pos;
     pos.add("lab", 1);
     auto vm = parse(args, d, pos, c, "check <lab> (--variant leaky|fixed | --source DIR) [--mode growth|asan|tsan|valgrind] [--json FILE]");
@@ -39,13 +41,27 @@ int cmd_check(const std::vector<std::string>& args)
     }
     if(variant.empty())
         throw usage_error("--variant is required (leaky or fixed), or --source DIR for your copy");
+    if(vm.count("server-binary"))
+    {
+        if(!source)
+            throw usage_error("--server-binary goes with --source: the folder its student files were built from");
+        c.server_binary = vm["server-binary"].as<std::string>();
+        if(!fs::exists(c.server_binary))
+            throw usage_error("--server-binary " + c.server_binary.string() + ": no such file");
+    }
+    if(vm.count("stop-within"))
+        c.stop_within = vm["stop-within"].as<double>();
     auto lab = labs::find_lab(c.root, lab_name);
     if(!source)
         variant = variant_named(lab, variant);
     auto lr = run_lab(lab, variant, source, c);
     report::print_result(std::cout, lr.heading, lr.result, c.color);
     if(vm.count("json"))
-        report::write_json(vm["json"].as<std::string>(), report::to_json(lr.heading, lr.result));
+    {
+        auto j = report::to_json(lr.heading, lr.result);
+        j["summary"] = one_line(lr.result);
+        report::write_json(vm["json"].as<std::string>(), j);
+    }
     return exit_code(lr.result);
 }
 

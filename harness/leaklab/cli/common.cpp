@@ -224,7 +224,8 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
         cc.scale = tools::churn_scale(*mode);
         cc.scale_given = true;
     }
-    auto binary = labs::build_variant(tree, lab, variant, source, cc.quiet, cc.no_build);
+    auto binary = !cc.server_binary.empty() ? fs::absolute(cc.server_binary)
+                                            : labs::build_variant(tree, lab, variant, source, cc.quiet, cc.no_build);
     if(built)
         built();
 
@@ -243,6 +244,8 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
     if(auto* fx = fixture_of(lab, variant))
         out.heading.variant = "wrong fix " + fx->name;
     auto plan = adjusted(lab.plan, cc);
+    if(cc.stop_within && !plan.stop_within_s)
+        plan.stop_within_s = cc.stop_within;
     // A descriptor limit chosen so that a leak exhausts it within the run shrinks with the run.
     const double scale = cc.profile == "pi" && !cc.scale_given ? 0.25 : cc.scale;
     if(t.nofile && scale < 1)

@@ -50,6 +50,8 @@ struct common
     std::size_t rounds = 0;
     std::string profile = "desktop";  // or "pi": a Raspberry Pi-class board (see adjusted())
     std::string mode;                  // "" or "growth": the trend verdict; "asan", "tsan": a tool's (tools/modes.hpp)
+    fs::path server_binary;            // check --server-binary: a copy already built (leaklab grade builds it)
+    std::optional<double> stop_within; // check --stop-within: a graceful stop is part of the contract (grade)
 };
 
 // Which common options a command takes: every command has --root, --quiet, --no-color
@@ -125,6 +127,7 @@ int cmd_watch(const std::vector<std::string>& args);
 int cmd_reset(const std::vector<std::string>& args);
 int cmd_clean(const std::vector<std::string>& args);
 int cmd_report(const std::vector<std::string>& args);
+int cmd_grade(const std::vector<std::string>& args);
 
 } // namespace leaklab::cli
 

@@ -33,6 +33,8 @@ const char* overview =
     "  hint <lab> [--level N]        the lab's hints, one step at a time; the last level is the principle\n"
     "  explain <lab>                 the principle behind the fix (after you have tried)\n"
     "  contract <lab>                what the lab's server must keep doing, and how each promise is checked\n"
+    "  grade <dir> --out DIR         every student's copy of every lab, sandboxed and scored: Gradescope,\n"
+    "                                JUnit, CSV and HTML for course tools\n"
     "  doctor                        which tools and presets work on this machine, and what limits them\n"
     "  workloads                     the workload kinds\n"
     "\n"
@@ -98,6 +100,8 @@ int main(int argc, char* argv[])
             return cmd_contract(args);
         if(cmd == "doctor")
             return cmd_doctor(args);
+        if(cmd == "grade")
+            return cmd_grade(args);
         std::cerr << "leaklab: unknown command '" << cmd << "'\n\n" << overview;
         return exit_error;
     }

@@ -4,11 +4,15 @@
 
 #include <boost/json.hpp>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <iterator>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 namespace leaklab::labs {
@@ -31,9 +35,10 @@ std::string tail(const std::filesystem::path& file, std::size_t max_lines)
     return out;
 }
 
-void run_or_throw(const std::vector<std::string>& argv, const std::filesystem::path& log, const std::string& what)
+void run_or_throw(const std::vector<std::string>& argv, const std::filesystem::path& log, const std::string& what,
+                  std::chrono::seconds timeout = 1800s)
 {
-    int rc = process::run_command(argv, log, 1800s);
+    int rc = process::run_command(argv, log, timeout);
     if(rc != 0)
         throw build_error(what + " failed (" + (rc < 0 ? "timed out" : "exit " + std::to_string(rc)) +
                           "); the end of " + log.string() + ":\n" + tail(log, 40));
@@ -133,6 +138,134 @@ std::string student_tree_name(const std::string& lab_id, const std::filesystem::
     return lab_id + "-" + src.filename().string() + "-" + key;
 }
 
+namespace {
+
+// How the tree builds a lab's fixed server, to build a student's copy the same way: each
+// source's compile command (compile_commands.json) and the link command (`ninja -t
+// commands`), as the build tree ran them.
+struct recipe
+{
+    struct compile
+    {
+        std::string directory, command, file, output;
+    };
+    std::vector<compile> compiles;
+    std::string link;
+};
+
+std::optional<recipe> fixed_recipe(const build_tree& tree, const manifest& lab)
+{
+    const auto db = tree.dir / "compile_commands.json";
+    if(!std::filesystem::exists(db) || !std::filesystem::exists(tree.dir / "build.ninja"))
+        return std::nullopt;
+    boost::system::error_code ec;
+    auto v = json::parse(read_text(db), ec);
+    if(ec || !v.is_array())
+        return std::nullopt;
+    const std::string target = "lab" + lab.id + "-fixed";
+    recipe r;
+    for(auto& e : v.as_array())
+    {
+        if(!e.is_object())
+            continue;
+        auto& o = e.as_object();
+        auto str = [&](const char* k) { return o.contains(k) && o.at(k).is_string() ? std::string(o.at(k).as_string()) : std::string(); };
+        // The object this command writes: its -o (CMake 3.25 leaves out the "output" field).
+        const std::string command = str("command");
+        const auto o_at = command.find(" -o ");
+        if(o_at == std::string::npos)
+            continue;
+        const auto start = o_at + 4;
+        const std::string output = command.substr(start, command.find(' ', start) - start);
+        if(output.find("CMakeFiles/" + target + ".dir/") == std::string::npos)
+            continue;
+        r.compiles.push_back({str("directory"), command, str("file"), output});
+    }
+    if(r.compiles.empty())
+        return std::nullopt;
+    // A work file of its own: copies of one lab may be built at once (leaklab grade --jobs).
+    static std::atomic<unsigned> calls{0};
+    auto commands = process::capture_command({"ninja", "-C", tree.dir.string(), "-t", "commands", target},
+                                             tree.dir / "leaklab-logs" /
+                                                 ("commands-" + target + "." + std::to_string(::getpid()) + "." +
+                                                  std::to_string(calls++) + ".txt"),
+                                             60s);
+    if(!commands)
+        return std::nullopt;
+    std::istringstream in(*commands);
+    for(std::string line; std::getline(in, line);)
+        if(line.find("-o bin/" + target + " ") != std::string::npos)
+            r.link = line;
+    if(r.link.empty())
+        return std::nullopt;
+    return r;
+}
+
+void replace_all(std::string& s, const std::string& from, const std::string& to)
+{
+    for(auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+        s.replace(at, from.size(), to);
+}
+
+// 'text' for sh -c.
+std::string quoted(const std::string& text)
+{
+    std::string out = "'";
+    for(char ch : text)
+        out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    return out + "'";
+}
+
+// A student's copy built with the fixed server's own commands, the student's folder in the
+// place of the solution's: the tree's precompiled header, Asio, Beast and labkit are used as
+// they are, so a copy costs its objects and its binary, not a build tree. Objects go to
+// dir/labNN-student.dir (where the tampering check looks), the binary to dir/bin.
+std::filesystem::path fast_build(const build_tree& tree, const manifest& lab, const recipe& r,
+                                 const std::filesystem::path& src, const std::filesystem::path& dir,
+                                 std::chrono::seconds timeout = 1800s)
+{
+    const std::string solution = (tree.root / "solutions" / lab.name()).string();
+    const auto objects = dir / ("lab" + lab.id + "-student.dir");
+    const auto binary = dir / "bin" / ("lab" + lab.id + "-student");
+    std::filesystem::create_directories(objects);
+    std::filesystem::create_directories(binary.parent_path());
+    std::string link = r.link;
+    for(auto& c : r.compiles)
+    {
+        const auto object = objects / (std::filesystem::path(c.file).filename().string() + ".o");
+        std::string cmd = c.command;
+        replace_all(cmd, c.output, object.string());
+        replace_all(cmd, solution, src.string());
+        // Debug sections compressed: half the object, for a little more time.
+        cmd += " -gz";
+        replace_all(link, c.output, object.string());
+        run_or_throw({"sh", "-c", "cd " + quoted(c.directory) + " && " + cmd}, dir / "build.log",
+                     "compiling " + std::filesystem::path(c.file).filename().string() + " of " + src.string(), timeout);
+    }
+    replace_all(link, "-o bin/lab" + lab.id + "-fixed ", "-o " + binary.string() + " -Wl,--compress-debug-sections=zlib ");
+    run_or_throw({"sh", "-c", "cd " + quoted(tree.dir.string()) + " && " + link}, dir / "link.log",
+                 "linking " + src.string(), timeout);
+    return binary;
+}
+
+} // namespace
+
+void build_shared(const build_tree& tree)
+{
+    run_or_throw({"cmake", "--build", tree.dir.string(), "--target", "leaklab_pch", "labkit"},
+                 tree.dir / "leaklab-logs" / "build-labkit.log", "building labkit");
+}
+
+std::filesystem::path build_copy(const build_tree& tree, const manifest& lab, const std::filesystem::path& src,
+                                 const std::filesystem::path& dir, std::chrono::seconds timeout)
+{
+    auto r = fixed_recipe(tree, lab);
+    if(!r)
+        throw build_error(tree.dir.string() + " cannot build copies the fast way (it needs the Ninja generator, "
+                          "compile_commands.json and the target lab" + lab.id + "-fixed)");
+    return fast_build(tree, lab, *r, std::filesystem::absolute(src), dir, timeout);
+}
+
 std::filesystem::path build_variant(const build_tree& tree, const manifest& lab, const std::string& variant,
                                     const std::optional<std::filesystem::path>& source, bool quiet, bool no_build)
 {
@@ -168,6 +301,34 @@ std::filesystem::path build_variant(const build_tree& tree, const manifest& lab,
             throw build_error("--source " + src.string() + " has no " + f + " (lab " + lab.id +
                               "'s student files are in lab.json: student_files)");
     auto dir = tree.dir / "student" / student_tree_name(lab.id, src);
+    // The fast way: the tree's own commands for the fixed server, pointed at the copy.
+    if(auto r = fixed_recipe(tree, lab))
+    {
+        const auto binary = dir / "bin" / ("lab" + lab.id + "-student");
+        const auto stamp = dir / "leaklab-built.hash";
+        std::size_t built = 0;
+        if(std::ifstream in(stamp); in >> built && built == content_hash(src, lab.student_files) &&
+                                    std::filesystem::exists(binary))
+            return binary;
+        std::filesystem::create_directories(dir);
+        std::filesystem::remove(stamp);
+        for(int attempt = 0;; ++attempt)
+        {
+            if(!quiet)
+                std::cerr << "leaklab: building " << src.string() << " ...\n";
+            const auto before = content_hash(src, lab.student_files);
+            build_shared(tree);
+            fast_build(tree, lab, *r, src, dir);
+            if(content_hash(src, lab.student_files) == before)
+            {
+                std::ofstream(stamp) << before << '\n';
+                return binary;
+            }
+            if(attempt == 2)
+                throw build_error("the files in " + src.string() + " kept changing while they were built; "
+                                  "save them, then check again");
+        }
+    }
     if(!std::filesystem::exists(dir / "CMakeCache.txt"))
     {
         if(!quiet)

@@ -5,6 +5,7 @@
 
 #include "leaklab/labs/manifest.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -51,6 +52,18 @@ std::string student_tree_name(const std::string& lab_id, const std::filesystem::
 std::filesystem::path build_variant(const build_tree& tree, const manifest& lab, const std::string& variant,
                                     const std::optional<std::filesystem::path>& source, bool quiet,
                                     bool no_build = false);
+
+// What every copy is built against (the precompiled header, labkit, Asio and Beast), brought
+// up to date in the tree: once before build_copy, which does not (several may run at once).
+void build_shared(const build_tree& tree);
+
+// A student's copy built into dir with the tree's own commands for the lab's fixed server,
+// src in the place of the solution's folder: the tree's precompiled header, Asio, Beast and
+// labkit as they are. Objects go to dir/labNN-student.dir, the binary to dir/bin. Throws
+// build_error with the compiler's output when it does not compile, or when the tree cannot
+// build this way (not Ninja, no compile_commands.json).
+std::filesystem::path build_copy(const build_tree& tree, const manifest& lab, const std::filesystem::path& src,
+                                 const std::filesystem::path& dir, std::chrono::seconds timeout);
 
 // The command that runs a server binary in this tree (runner prefix + binary).
 std::vector<std::string> server_command(const build_tree& tree, const std::filesystem::path& binary);

@@ -615,7 +615,9 @@ manifest load_manifest(const std::filesystem::path& file)
     {
         std::string iw = instructor.string();
         auto iv = parse_json(read_file(instructor), iw);
-        reader ir(iv, iw, {"summary", "diagnosis", "spoilers", "principle", "upstream", "modes"});
+        reader ir(iv, iw, {"summary", "diagnosis", "spoilers", "principle", "upstream", "modes", "points"});
+        if(ir.has("points"))
+            m.points = ir.number("points", 10, 0, 1000);
         parse_modes(ir, m);
         if(ir.has("summary"))
             m.summary = ir.string("summary");

@@ -76,6 +76,7 @@ struct manifest
     std::map<std::string, expectation> expect;  // by variant: "leaky", "fixed"
     // The catch matrix: by mode ("asan", "tsan"), by variant ("leaky", "fixed").
     std::map<std::string, std::map<std::string, mode_expectation>> modes;
+    double points = 10;                // leaklab grade: what the lab is worth (instructor.json "points")
     std::vector<std::string> hints;
     std::vector<std::string> principle; // paragraphs: the lesson, shown after the last hint
     std::string diagnosis;             // instructor-facing: the bug's name ("heartbeat-keeps-session-alive")

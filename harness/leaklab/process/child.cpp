@@ -113,6 +113,9 @@ child child::spawn(const spawn_options& opt)
         args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
 
+    int cgroup_fd = opt.cgroup_procs.empty() ? -1 : ::open(opt.cgroup_procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if(!opt.cgroup_procs.empty() && cgroup_fd < 0)
+        throw std::runtime_error("cannot join the cgroup " + opt.cgroup_procs.string() + ": " + std::strerror(errno));
     int out_fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int report[2];
@@ -144,6 +147,13 @@ child child::spawn(const spawn_options& opt)
             rlimit rl{static_cast<rlim_t>(*opt.nofile), static_cast<rlim_t>(*opt.nofile)};
             ::setrlimit(RLIMIT_NOFILE, &rl);
         }
+        for(auto& [resource, value] : opt.limits)
+        {
+            rlimit rl{static_cast<rlim_t>(value), static_cast<rlim_t>(value)};
+            ::setrlimit(resource, &rl);
+        }
+        if(cgroup_fd >= 0 && ::write(cgroup_fd, "0", 1) != 1)
+            ::_exit(127);
         for(auto& e : opt.env)
             ::putenv(const_cast<char*>(e.c_str()));
         ::execvp(args[0], args.data());
@@ -153,6 +163,8 @@ child child::spawn(const spawn_options& opt)
     }
 
     ::setpgid(pid, pid);
+    if(cgroup_fd >= 0)
+        ::close(cgroup_fd);
     ::close(out_fd);
     ::close(err_fd);
     ::close(report[1]);
@@ -371,11 +383,11 @@ int run_command(const std::vector<std::string>& argv, const std::filesystem::pat
     if(!st)
         st = c.stop(2000ms);
     // Both streams of the command, in one log.
+    // (An empty stream copied with << sets failbit on the log, and loses what follows.)
     std::ofstream log(log_file);
-    log << std::ifstream(so.log_dir / "stdout.log").rdbuf();
-    std::ifstream err(so.log_dir / "stderr.log");
-    if(err.peek() != std::ifstream::traits_type::eof())
-        log << err.rdbuf();
+    for(const char* name : {"stdout.log", "stderr.log"})
+        if(std::ifstream in(so.log_dir / name); in.peek() != std::ifstream::traits_type::eof())
+            log << in.rdbuf();
     std::error_code ec;
     std::filesystem::remove_all(so.log_dir, ec);
     return st->exited ? st->code : -1;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace leaklab::process {
@@ -20,6 +21,10 @@ struct spawn_options
     std::vector<std::string> env;         // extra "NAME=value" entries
     std::optional<std::uint64_t> nofile;  // RLIMIT_NOFILE for the child
     std::filesystem::path log_dir;        // where stdout.log and stderr.log go
+    // Further limits for the child and all it starts (setrlimit resource, value; soft = hard).
+    std::vector<std::pair<int, std::uint64_t>> limits;
+    // A cgroup's cgroup.procs the child joins before it runs the command ("" none).
+    std::filesystem::path cgroup_procs;
 };
 
 struct exit_status
@@ -88,8 +93,6 @@ bool port_accepts(std::uint16_t port, std::chrono::milliseconds timeout);
 
 } // namespace leaklab::process
 
-#endif
-
 namespace leaklab::process {
 
 // Runs a command to completion (its own process group, output to log_file, bounded
@@ -106,3 +109,5 @@ std::optional<std::string> capture_command(const std::vector<std::string>& argv,
 std::string read_text(const std::filesystem::path& file, std::size_t max_bytes = 32u << 20);
 
 } // namespace leaklab::process
+
+#endif
