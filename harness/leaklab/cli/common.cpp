@@ -206,7 +206,8 @@ void add_heap_growth(run::result& r, const fs::path& binary, const fs::path& log
     const std::size_t ops = last.cumulative_ops - base.cumulative_ops;
     try
     {
-        auto sites = tools::growing_sites(tools::diff_profiles(binary, base.file, last.file, log_dir), ops);
+        const auto stacks = tools::diff_profiles(binary, base.file, last.file, log_dir);
+        auto sites = tools::growing_sites(stacks, ops);
         std::size_t below = 0;
         for(auto& s : sites)
             if(verdict::heap_site_grows(s.bytes_per_op))
@@ -214,6 +215,10 @@ void add_heap_growth(run::result& r, const fs::path& binary, const fs::path& log
             else if(below++ < 3)
                 r.notes.push_back("heapprof: " + tools::describe(s, fs::weakly_canonical(root)) + ", under the " +
                                   std::to_string(int(verdict::heap_site_threshold())) + " B/op a site must grow by");
+        // Growth no frame of the lab's code is on (memory a library allocates from its own handlers): said, not a finding.
+        if(auto other = tools::outside_own(stacks, ops); other.bytes > 0)
+            r.notes.push_back("heapprof: outside the lab's code (stacks that never reach it), the most at " +
+                              tools::describe(other) + " in all");
         r.notes.push_back("heapprof: profiles after round " + std::to_string(r.warmup_rounds) + " and after the last round, " +
                           std::to_string(ops) + " operations apart; " + std::to_string(sites.size()) +
                           " sites in the lab's code grew");

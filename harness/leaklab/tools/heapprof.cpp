@@ -106,6 +106,29 @@ std::vector<heap_site> growing_sites(const std::vector<heap_stack>& stacks, std:
     return out;
 }
 
+heap_site outside_own(const std::vector<heap_stack>& stacks, std::size_t ops)
+{
+    heap_site out;
+    std::int64_t largest = 0;
+    for(auto& s : stacks)
+    {
+        if(first_own(s.frames))
+            continue;
+        out.bytes += s.bytes;
+        ++out.stacks;
+        if(s.bytes > largest)
+            if(const frame* t = telling_frame(s.frames))
+            {
+                largest = s.bytes;
+                out.site = *t;
+                out.largest = s.frames;
+            }
+    }
+    out.bytes = std::max<std::int64_t>(0, out.bytes);
+    out.bytes_per_op = ops > 0 ? double(out.bytes) / double(ops) : 0;
+    return out;
+}
+
 std::vector<heap_stack> diff_profiles(const fs::path& binary, const fs::path& base, const fs::path& final_profile,
                                       const fs::path& work_dir)
 {

@@ -41,6 +41,11 @@ std::vector<heap_stack> parse_pprof_stacks(std::string_view text);
 // summed per file:line; the sites that grew, largest first.
 std::vector<heap_site> growing_sites(const std::vector<heap_stack>& stacks, std::size_t ops);
 
+// The growth of the stacks that never pass through the server's own code (main aside), as
+// one site: its frame is the telling frame (tools/sanitizer.hpp) of the largest such stack.
+// bytes 0 when they did not grow.
+heap_site outside_own(const std::vector<heap_stack>& stacks, std::size_t ops);
+
 // Runs google-pprof on the two profiles (bounded in time; work_dir holds its output) and
 // returns its stacks. Throws std::runtime_error when pprof fails.
 std::vector<heap_stack> diff_profiles(const std::filesystem::path& binary, const std::filesystem::path& base,
