@@ -215,8 +215,9 @@ void add_heap_growth(run::result& r, const fs::path& binary, const fs::path& log
             else if(below++ < 3)
                 r.notes.push_back("heapprof: " + tools::describe(s, fs::weakly_canonical(root)) + ", under the " +
                                   std::to_string(int(verdict::heap_site_threshold())) + " B/op a site must grow by");
-        // Growth no frame of the lab's code is on (memory a library allocates from its own handlers): said, not a finding.
-        if(auto other = tools::outside_own(stacks, ops); other.bytes > 0)
+        // Growth past the threshold no frame of the lab's code is on (memory a library allocates
+        // from its own handlers): said, not a finding, since no line of the lab can be named.
+        if(auto other = tools::outside_own(stacks, ops); verdict::heap_site_grows(other.bytes_per_op))
             r.notes.push_back("heapprof: outside the lab's code (stacks that never reach it), the most at " +
                               tools::describe(other) + " in all");
         r.notes.push_back("heapprof: profiles after round " + std::to_string(r.warmup_rounds) + " and after the last round, " +

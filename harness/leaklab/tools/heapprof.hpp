@@ -43,7 +43,7 @@ std::vector<heap_site> growing_sites(const std::vector<heap_stack>& stacks, std:
 
 // The growth of the stacks that never pass through the server's own code (main aside), as
 // one site: its frame is the telling frame (tools/sanitizer.hpp) of the largest such stack.
-// bytes 0 when they did not grow.
+// bytes 0 when they did not grow. The profile's own text (GetHeapProfile) is left out.
 heap_site outside_own(const std::vector<heap_stack>& stacks, std::size_t ops);
 
 // Runs google-pprof on the two profiles (bounded in time; work_dir holds its output) and
