@@ -2,6 +2,7 @@
 
 #include "leaklab/labs/build.hpp"
 #include "leaklab/process/platform.hpp"
+#include "leaklab/tools/heapprof.hpp"
 #include "leaklab/tools/modes.hpp"
 #include "leaklab/tools/tampering.hpp"
 #include "leaklab/verdict/metrics.hpp"
@@ -190,6 +191,46 @@ void relative_to_root(std::vector<tools::finding>& findings, const fs::path& roo
                     fr.file = fr.file.substr(prefix.size());
 }
 
+// The heapprof mode's evidence: the two profiles diffed, the sites in the lab's code that grew
+// by the threshold per operation as findings, the largest that did not as a note.
+void add_heap_growth(run::result& r, const fs::path& binary, const fs::path& log_dir, const fs::path& root)
+{
+    if(r.heap_profiles.size() < 2)
+    {
+        if(r.verdict != verdict::outcome::error)
+            r.notes.push_back("no heap profile diff: the run ended before its last round");
+        return;
+    }
+    const auto& base = r.heap_profiles.front();
+    const auto& last = r.heap_profiles.back();
+    const std::size_t ops = last.cumulative_ops - base.cumulative_ops;
+    try
+    {
+        const auto stacks = tools::diff_profiles(binary, base.file, last.file, log_dir);
+        auto sites = tools::growing_sites(stacks, ops);
+        std::size_t below = 0;
+        for(auto& s : sites)
+            if(verdict::heap_site_grows(s.bytes_per_op))
+                r.findings.push_back(tools::as_finding(s, ops));
+            else if(below++ < 3)
+                r.notes.push_back("heapprof: " + tools::describe(s, fs::weakly_canonical(root)) + ", under the " +
+                                  std::to_string(int(verdict::heap_site_threshold())) + " B/op a site must grow by");
+        // Growth past the threshold no frame of the lab's code is on (memory a library allocates
+        // from its own handlers): said, not a finding, since no line of the lab can be named.
+        if(auto other = tools::outside_own(stacks, ops); verdict::heap_site_grows(other.bytes_per_op))
+            r.notes.push_back("heapprof: outside the lab's code (stacks that never reach it), the most at " +
+                              tools::describe(other) + " in all");
+        r.notes.push_back("heapprof: profiles after round " + std::to_string(r.warmup_rounds) + " and after the last round, " +
+                          std::to_string(ops) + " operations apart; " + std::to_string(sites.size()) +
+                          " sites in the lab's code grew");
+    }
+    catch(const std::exception& e)
+    {
+        r.verdict = verdict::outcome::error;
+        r.error = e.what();
+    }
+}
+
 } // namespace
 
 lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std::optional<fs::path>& source,
@@ -211,10 +252,12 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
     if(mode)
         cc.preset = mode->preset;
     auto tree = labs::open_build_tree(cc.root, cc.preset, cc.build_dir, cc.quiet, cc.no_build);
-    if(mode && (tree.sanitizer != mode->sanitizer || !tree.runner.empty()))
+    if(mode && (tree.sanitizer != mode->sanitizer || tree.allocator != mode->allocator || !tree.runner.empty()))
         throw usage_error("--mode " + mode->name + " needs a build tree configured with the " + mode->preset +
                           " preset; " + tree.dir.string() + " is built " +
                           (!tree.runner.empty() ? std::string("for another machine (it runs under an emulator)")
+                           : tree.allocator != mode->allocator
+                               ? (tree.allocator.empty() ? std::string("with glibc's allocator") : "with " + tree.allocator)
                            : tree.sanitizer.empty() ? std::string("without a sanitizer")
                                                     : "with " + tree.sanitizer) +
                           " (drop --build-dir, or give one made with --preset " + mode->preset + ")");
@@ -279,9 +322,12 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
             plan.stop_grace_s = 3.0 * slow;
         }
     }
+    t.heap_profiles = mode && mode->name == "heapprof";
     report::progress prog(lab.id + " " + variant + (mode ? " (" + mode->name + ")" : ""), cc.quiet);
     out.result = run::execute(t, plan, std::ref(prog));
     prog.done();
+    if(t.heap_profiles)
+        add_heap_growth(out.result, binary, t.log_dir, cc.root);
     // The server's own files, and the objects built from them: do they turn an instrument off?
     {
         std::vector<fs::path> sources;

@@ -125,7 +125,9 @@ std::optional<bool> mode_as_expected(const labs::manifest& lab, const std::strin
     if(!ex.site.empty())
     {
         const std::regex site(ex.site);
-        const bool at_site = std::any_of(r.findings.begin(), r.findings.end(), [&](auto& f) {
+        // heapprof lists the growing sites largest first: the lab's leak must be the first of them.
+        const auto last = mode == "heapprof" ? r.findings.begin() + 1 : r.findings.end();
+        const bool at_site = std::any_of(r.findings.begin(), last, [&](auto& f) {
             if(f.kind != ex.finds.front())
                 return false;
             for(auto& st : f.stacks)

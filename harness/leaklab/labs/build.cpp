@@ -108,6 +108,7 @@ build_tree open_build_tree(const std::filesystem::path& root, const std::string&
     auto& o = v.as_object();
     auto str = [&](const char* k) { return o.contains(k) && o.at(k).is_string() ? std::string(o.at(k).as_string()) : std::string(); };
     t.sanitizer = str("sanitizer");
+    t.allocator = str("allocator");
     t.build_type = str("build_type");
     t.toolchain_file = str("toolchain_file");
     t.prebuilt = str("prebuilt") == "1";

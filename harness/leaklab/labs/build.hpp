@@ -25,6 +25,7 @@ struct build_tree
     std::string preset;                  // "" when given as a directory
     std::vector<std::string> runner;     // e.g. qemu-aarch64 -L /usr/aarch64-linux-gnu
     std::string sanitizer;
+    std::string allocator;               // "" (glibc's) or "tcmalloc" (the gperf preset)
     std::string build_type;
     std::string toolchain_file;
     bool prebuilt = false;               // a deployed kit (scripts/pi-deploy.sh): run what is there, build nothing

@@ -194,13 +194,15 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
     if(!r.findings.empty())
     {
         out << "\n" << (r.mode.empty() ? std::string("sanitizer") : r.mode) << " findings (" << r.findings.size()
-            << (r.findings.size() == 1 ? "" : ", most reported first") << "):\n";
+            << (r.findings.size() == 1 ? "" : r.mode == "heapprof" ? ", largest first" : ", most reported first") << "):\n";
         for(std::size_t i = 0; i < r.findings.size() && i < 5; ++i)
         {
             const auto& f = r.findings[i];
             out << "  " << paint(f.tool + " " + f.kind, "1;31")
                 << (f.count > 1 ? "  (" + std::to_string(f.count) + " reports)" : "")
-                << (f.bytes ? "  " + std::to_string(f.bytes) + " bytes in " + std::to_string(f.objects) + " objects" : "")
+                << (f.bytes_per_op > 0 ? "  " + f.message
+                    : f.bytes          ? "  " + std::to_string(f.bytes) + " bytes in " + std::to_string(f.objects) + " objects"
+                                       : "")
                 << '\n';
             std::size_t shown = 0;
             for(auto& st : f.stacks)
@@ -400,6 +402,8 @@ json::object to_json(const heading& h, const run::result& r)
             jf["bytes"] = f.bytes;
             jf["objects"] = f.objects;
         }
+        if(f.bytes_per_op > 0)
+            jf["bytes_per_op"] = f.bytes_per_op;
         findings.push_back(std::move(jf));
     }
     tools["findings"] = std::move(findings);

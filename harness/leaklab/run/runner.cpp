@@ -265,6 +265,17 @@ std::vector<metric_result> judge_all(const plan& p, const std::vector<round_reco
     return out;
 }
 
+// Asks the server to write a heap profile (labkit's admin call) and names the file it wrote.
+heap_profile write_heap_profile(std::optional<std::uint16_t> metrics_port, const std::string& name, std::size_t ops)
+{
+    if(!metrics_port)
+        throw std::runtime_error("a heap profile needs the server's metrics endpoint, and it has none");
+    auto body = sample::http_post(*metrics_port, "/heap-profile?name=" + name, std::chrono::milliseconds(30000));
+    while(!body.empty() && (body.back() == '\n' || body.back() == '\r'))
+        body.pop_back();
+    return {name, body, ops};
+}
+
 } // namespace
 
 result execute(const target& t, const plan& p, const progress_fn& progress)
@@ -576,6 +587,9 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                 r.rounds.push_back(rec);
                 if(progress)
                     progress(shown, rec);
+                // The heap profile the growth is measured from: written once the warm-up rounds settled.
+                if(t.heap_profiles && round == std::max<std::size_t>(1, p.warmup_rounds))
+                    r.heap_profiles.push_back(write_heap_profile(metrics_port, "base", r.ops_total));
 
                 // A server that broke its contract is not measured further: the verdict is that.
                 if(!round_breaches.empty())
@@ -637,6 +651,10 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                           : "the server " + st->describe() + " during round " + std::to_string(current_round) + " (" +
                                 what + ")";
         }
+
+        // The last profile, once the last round settled (before the epilogue, whose work is not the churn).
+        if(t.heap_profiles && !crashed && r.heap_profiles.size() == 1)
+            r.heap_profiles.push_back(write_heap_profile(metrics_port, "final", r.rounds.back().cumulative_ops));
 
         // After the last round: the listeners' last look (the newest triggers get their time),
         // then the epilogue's steps, which must be served as the contract says.

@@ -29,6 +29,15 @@ struct target
     std::filesystem::path log_dir;
     bool process_tree = false;             // measure the command's whole process tree (probe)
     bool heap_agent = false;               // preload the heap agent where it can load (probe)
+    bool heap_profiles = false;            // ask the server (labkit) for a heap profile after the warm-up and the last round
+};
+
+// A heap profile the server wrote on the admin call (labkit/heap_profile.hpp).
+struct heap_profile
+{
+    std::string name;                      // "base" (after the warm-up rounds) or "final" (after the last round)
+    std::filesystem::path file;            // as the server answered
+    std::size_t cumulative_ops = 0;        // operations run before it was written
 };
 
 struct round_record
@@ -108,6 +117,7 @@ struct result
     std::string stderr_tail;
     std::vector<std::string> tool_reports;  // sanitizer SUMMARY lines the server printed (at exit, usually)
     std::vector<tools::finding> findings;   // the sanitizers' reports, parsed (tools/sanitizer.hpp)
+    std::vector<heap_profile> heap_profiles;  // the profiles written, in order (target::heap_profiles)
     std::string mode;               // "" (growth), or the tool mode the run was made in: "asan", "tsan"
     std::string skipped;            // why a tool mode could not run here (the verdict is then skipped)
     std::string blind;              // why a clean-looking run in a tool mode cannot clear the server (inconclusive)

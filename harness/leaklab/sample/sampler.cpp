@@ -96,11 +96,14 @@ sample read_tree(const std::vector<pid_t>& pids)
     return total;
 }
 
-std::string http_get(std::uint16_t port, const std::string& path, milliseconds timeout)
+namespace {
+
+// One request without a body to 127.0.0.1:port, bounded in time; the body of a 200 reply.
+std::string http_call(http::verb verb, std::uint16_t port, const std::string& path, milliseconds timeout)
 {
     net::io_context ioc;
     beast::tcp_stream stream(ioc);
-    http::request<http::empty_body> req{http::verb::get, path, 11};
+    http::request<http::empty_body> req{verb, path, 11};
     req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
     req.set(http::field::user_agent, "leaklab");
     http::response<http::string_body> res;
@@ -128,12 +131,25 @@ std::string http_get(std::uint16_t port, const std::string& path, milliseconds t
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
 
-    std::string where = "http://127.0.0.1:" + std::to_string(port) + path;
+    std::string where = std::string(http::to_string(verb)) + " http://127.0.0.1:" + std::to_string(port) + path;
     if(result)
-        throw std::runtime_error("GET " + where + ": " + result.message());
+        throw std::runtime_error(where + ": " + result.message());
     if(res.result() != http::status::ok)
-        throw std::runtime_error("GET " + where + ": HTTP " + std::to_string(res.result_int()));
+        throw std::runtime_error(where + ": HTTP " + std::to_string(res.result_int()) +
+                                 (res.body().empty() ? "" : " (" + res.body().substr(0, res.body().find('\n')) + ")"));
     return res.body();
+}
+
+} // namespace
+
+std::string http_get(std::uint16_t port, const std::string& path, milliseconds timeout)
+{
+    return http_call(http::verb::get, port, path, timeout);
+}
+
+std::string http_post(std::uint16_t port, const std::string& path, milliseconds timeout)
+{
+    return http_call(http::verb::post, port, path, timeout);
 }
 
 sample parse_prometheus(const std::string& text)

@@ -35,6 +35,9 @@ class heap_agent;
 // Throws std::runtime_error with a clear message otherwise.
 std::string http_get(std::uint16_t port, const std::string& path, std::chrono::milliseconds timeout);
 
+// POST http://127.0.0.1:port/path without a body (an admin call); the same as http_get otherwise.
+std::string http_post(std::uint16_t port, const std::string& path, std::chrono::milliseconds timeout);
+
 // Parses Prometheus text format (the gauges and counters: "name value" lines;
 // labelled series are kept with their labels as part of the name).
 sample parse_prometheus(const std::string& text);

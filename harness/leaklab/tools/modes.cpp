@@ -7,10 +7,12 @@ namespace leaklab::tools {
 const std::vector<mode>& modes()
 {
     static const std::vector<mode> all = {
-        {"growth", "", "", "the trend verdict: counts and memory after every round, on any build (the default)"},
-        {"asan", "asan", "address", "AddressSanitizer, LeakSanitizer at exit and UBSan: use after free, out of scope, leaks, UB"},
-        {"tsan", "tsan", "thread", "ThreadSanitizer: data races, with both threads' stacks"},
-        {"valgrind", "valgrind", "", "memcheck: lost blocks, invalid reads and writes, descriptors open at exit (slow: a quarter of the churn)"},
+        {"growth", "", "", "", "the trend verdict: counts and memory after every round, on any build (the default)"},
+        {"asan", "asan", "address", "", "AddressSanitizer, LeakSanitizer at exit and UBSan: use after free, out of scope, leaks, UB"},
+        {"tsan", "tsan", "thread", "", "ThreadSanitizer: data races, with both threads' stacks"},
+        {"valgrind", "valgrind", "", "", "memcheck: lost blocks, invalid reads and writes, descriptors open at exit (slow: a quarter of the churn)"},
+        {"heapprof", "gperf", "", "tcmalloc", "tcmalloc's heap profiler: a profile after the warm-up and one after the last round, diffed "
+                                  "with google-pprof --base; the sites in the lab's code that grow per operation"},
     };
     return all;
 }
@@ -68,7 +70,8 @@ std::string unavailable(const mode& m, const host& h)
     if(m.name == "growth")
         return "";
     if(h.platform.emulated)
-        return "leaklab runs emulated (qemu-user): the sanitizers' runtimes do not run under it";
+        return m.name == "heapprof" ? "leaklab runs emulated (qemu-user): google-pprof cannot read the emulated server's stacks"
+                                    : "leaklab runs emulated (qemu-user): the sanitizers' runtimes do not run under it";
     if(m.name == "asan")
     {
         if(!have(h, "libasan"))
@@ -78,6 +81,10 @@ std::string unavailable(const mode& m, const host& h)
     }
     if(m.name == "valgrind" && !have(h, "valgrind"))
         return "no valgrind (Debian: valgrind)";
+    if(m.name == "heapprof" && !have(h, "libtcmalloc"))
+        return "no tcmalloc with its heap profiler (libtcmalloc, not tcmalloc_minimal; Debian: libgoogle-perftools-dev)";
+    if(m.name == "heapprof" && !have(h, "google-pprof"))
+        return "no google-pprof to diff the heap profiles (Debian: google-perftools)";
     if(m.name == "tsan" && !have(h, "libtsan"))
         return "no TSan runtime (libtsan): g++ ships it (Debian: libtsan2)";
     if(m.name == "tsan" && h.platform.word_bits != 64)
@@ -105,6 +112,11 @@ std::vector<std::string> environment(const mode& m, const std::filesystem::path&
                     ":print_suppressions=1:allow_user_segv_handler=0",
                 "UBSAN_OPTIONS=log_path=" + dir + "/ubsan:print_stacktrace=1:symbolize=1:halt_on_error=1",
                 "LSAN_OPTIONS=log_path=" + dir + "/asan:print_suppressions=1:report_objects=0"};
+    // The profiler starts in labkit (LEAKLAB_HEAPPROF) and writes only on the admin call: no
+    // periodic dumps every 1 GiB allocated or 100 MiB in use (0 turns each off).
+    if(m.name == "heapprof")
+        return {"LEAKLAB_HEAPPROF=" + dir + "/heapprof", "HEAP_PROFILE_ALLOCATION_INTERVAL=0",
+                "HEAP_PROFILE_INUSE_INTERVAL=0", "HEAP_PROFILE_TIME_INTERVAL=0"};
     if(m.name == "tsan")
         return {"TSAN_OPTIONS=log_path=" + dir + "/tsan:symbolize=1:second_deadlock_stack=1:report_bugs=1"
                 ":halt_on_error=0:exitcode=66:report_thread_leaks=1:report_signal_unsafe=1"};

@@ -474,7 +474,9 @@ std::string headline(const finding& f, const fs::path& root)
     }
     else if(!f.message.empty())
         out += ": " + f.message;
-    if(f.bytes)
+    if(f.bytes_per_op > 0)
+        out += " (" + f.message + ")";
+    else if(f.bytes)
         out += " (" + std::to_string(f.bytes) + " bytes in " + std::to_string(f.objects) + " objects)";
     if(f.count > 1)
         out += ", " + std::to_string(f.count) + " reports";

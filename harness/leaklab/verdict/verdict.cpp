@@ -1,5 +1,6 @@
 #include "leaklab/verdict/verdict.hpp"
 
+#include "leaklab/verdict/metrics.hpp"
 #include "leaklab/verdict/stats.hpp"
 
 #include <algorithm>
@@ -155,6 +156,16 @@ namespace leaklab::verdict {
 outcome with_tool_reports(outcome run, std::size_t reports)
 {
     return reports > 0 ? outcome::flagged : run;
+}
+
+double heap_site_threshold()
+{
+    return describe_metric("heap_bytes").rule.per_op_threshold;
+}
+
+bool heap_site_grows(double bytes_per_op)
+{
+    return bytes_per_op >= heap_site_threshold();
 }
 
 outcome with_blind_spot(outcome run, bool leak_metrics_unjudged)

@@ -81,6 +81,15 @@ bool growth_explains_crash(const std::vector<bool>& flagged, bool breached);
 // a fix the tool finds nothing in is still judged on growth and its contract.
 outcome with_tool_reports(outcome run, std::size_t reports);
 
+// The heapprof mode: an allocation site in the server's own code that holds more bytes after
+// the last round than after the warm-up grows with the load when the difference, per operation
+// run between the two profiles, reaches heap_bytes' own threshold in the catalog (64 B/op).
+// The profile is byte-exact like heap_bytes, and both are read at rest after a settle, so the
+// same constant holds; a site is a part of the heap, so it cannot be judged more strictly
+// than the whole without a reason the whole does not have.
+double heap_site_threshold();
+bool heap_site_grows(double bytes_per_op);
+
 // A server whose own code turns an instrument off or fakes one (tools/tampering.hpp) is
 // flagged in every mode, growth included: what the instrument then says is not evidence.
 outcome with_tampering(outcome run, std::size_t tamperings);

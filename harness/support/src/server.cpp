@@ -1,5 +1,6 @@
 #include "labkit/server.hpp"
 #include "labkit/handler_tracking.hpp"
+#include "labkit/heap_profile.hpp"
 #include "labkit/settings.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -186,6 +187,15 @@ net::awaitable<void> metrics_session(tcp::socket socket)
         }
         else if(req.target().starts_with("/settings/"))
             answer_setting(req, res);
+        else if(req.target().starts_with("/heap-profile"))
+        {
+            // An admin call: tcmalloc's heap profile, written to a file (labkit/heap_profile.hpp).
+            auto a = req.method() == http::verb::post ? dump_heap_profile(req.target())
+                                                      : heap_profile_answer{405, "try POST /heap-profile?name=<name>\n"};
+            res.result(static_cast<http::status>(a.status));
+            res.set(http::field::content_type, "text/plain");
+            res.body() = a.body;
+        }
         else
         {
             res.result(http::status::not_found);
@@ -308,6 +318,9 @@ int run(int argc, char* argv[], std::function<void(lab&)> setup)
         std::fprintf(stderr, usage_text, prog);
         return *e.what() ? 2 : 0;
     }
+
+    // The heap profiler, when leaklab's heapprof mode asks for it, sees every allocation of the lab.
+    start_heap_profiler();
 
     net::io_context ioc{opt.threads};
     net::io_context metrics_ioc{1};

@@ -1,0 +1,63 @@
+// The heapprof mode's reading of two gperftools heap profiles (labkit writes them on the
+// admin call, after the warm-up and after the last round): `google-pprof --text --stacks
+// --lines --show_bytes --base=BASE BINARY FINAL` lists every allocation stack with the bytes
+// it holds more (or less) at the end, and the growth is put on the first frame of each stack
+// in the server's own code (own_code, tools/sanitizer.hpp): the sites that grow, with file:line.
+#ifndef LEAKLAB_TOOLS_HEAPPROF_HPP
+#define LEAKLAB_TOOLS_HEAPPROF_HPP
+
+#include "leaklab/tools/sanitizer.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace leaklab::tools {
+
+// One allocation stack of the diff: the bytes it holds more at the end (negative: fewer).
+struct heap_stack
+{
+    std::int64_t bytes = 0;
+    stack frames;              // innermost first, as pprof prints them
+};
+
+// An allocation site in the server's own code and what the stacks through it grew by.
+struct heap_site
+{
+    frame site;                // the first own frame (file:line, function)
+    std::int64_t bytes = 0;    // summed over its stacks
+    double bytes_per_op = 0;   // bytes / operations between the two profiles
+    std::size_t stacks = 0;
+    stack largest;             // the stack through it that grew most
+};
+
+// Every stack of pprof's --text --stacks output ("1213500  (0000558029) file:line:function",
+// then one "(address) file:line:function" line per caller). Other lines are skipped.
+std::vector<heap_stack> parse_pprof_stacks(std::string_view text);
+
+// The growth put on sites: each stack on its first own frame (stacks with none are left out),
+// summed per file:line; the sites that grew, largest first.
+std::vector<heap_site> growing_sites(const std::vector<heap_stack>& stacks, std::size_t ops);
+
+// The growth of the stacks that never pass through the server's own code (main aside), as
+// one site: its frame is the telling frame (tools/sanitizer.hpp) of the largest such stack.
+// bytes 0 when they did not grow. The profile's own text (GetHeapProfile) is left out.
+heap_site outside_own(const std::vector<heap_stack>& stacks, std::size_t ops);
+
+// Runs google-pprof on the two profiles (bounded in time; work_dir holds its output) and
+// returns its stacks. Throws std::runtime_error when pprof fails.
+std::vector<heap_stack> diff_profiles(const std::filesystem::path& binary, const std::filesystem::path& base,
+                                      const std::filesystem::path& final_profile, const std::filesystem::path& work_dir);
+
+// A site as a finding: tool "heapprof", kind "heap growth", its bytes, bytes per operation
+// and largest stack.
+finding as_finding(const heap_site& s, std::size_t ops);
+
+// "labs/03-.../server.cpp:47 in bus::subscribe: 28,672 bytes, 8.7 B/op"
+std::string describe(const heap_site& s, const std::filesystem::path& root = {});
+
+} // namespace leaklab::tools
+
+#endif
