@@ -1,6 +1,7 @@
 // leaklab doctor: which tools and runtimes are here, whether leaklab runs emulated, what
 // the kernel and the board allow, and so which presets (and the tools behind them) work.
 #include "leaklab/cli/common.hpp"
+#include "leaklab/process/sandbox.hpp"
 
 #include "leaklab/process/platform.hpp"
 #include "leaklab/tools/modes.hpp"
@@ -97,6 +98,11 @@ int cmd_doctor(const std::vector<std::string>& args)
         mode_status.push_back({m.name, status});
         std::cout << "  " << std::left << std::setw(26) << m.name << std::right << status << '\n';
     }
+    // What leaklab grade's sandbox can do here.
+    const auto box = process::probe_sandbox();
+    std::cout << "\ngrading sandbox (leaklab grade)\n";
+    for(auto& line : process::describe(box, process::sandbox_limits{}))
+        std::cout << "  - " << line << '\n';
     const auto limits = process::platform_limits(p);
     std::cout << "\nlimits\n";
     if(limits.empty())
@@ -132,6 +138,10 @@ int cmd_doctor(const std::vector<std::string>& args)
         for(auto& x : limits)
             l.push_back(json::value(x));
         o["limits"] = std::move(l);
+        o["grade_sandbox"] = json::object{{"namespaces", box.namespaces},
+                                          {"namespaces_why", box.namespaces_why},
+                                          {"pids_cgroup", box.pids_root.string()},
+                                          {"nproc_enforced", box.nproc_enforced}};
         report::write_json(vm["json"].as<std::string>(), o);
     }
     return 0;

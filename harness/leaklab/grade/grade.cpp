@@ -32,14 +32,14 @@ std::string capped(const std::string& text, std::size_t n)
 // The last n lines.
 std::string last_lines(const std::string& text, std::size_t n)
 {
-    std::size_t at = text.size();
-    while(n-- > 0 && at > 0)
-    {
-        at = text.rfind('\n', at - 1);
-        if(at == std::string::npos)
-            return text;
-    }
-    return text.substr(at + 1);
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for(std::string line; std::getline(in, line);)
+        lines.push_back(line);
+    std::string out;
+    for(std::size_t i = lines.size() > n ? lines.size() - n : 0; i < lines.size(); ++i)
+        out += lines[i] + (i + 1 < lines.size() ? "\n" : "");
+    return out;
 }
 
 std::string number(double v)
