@@ -34,6 +34,10 @@ function(leaklab_add_lab)
     set(variants leaky fixed)
     set(dir_leaky ${lab_dir})
     set(dir_fixed ${root}/solutions/${lab_name})
+    # A student handout has the leaky servers only.
+    if(NOT EXISTS ${dir_fixed})
+      set(variants leaky)
+    endif()
   endif()
 
   foreach(variant IN LISTS variants)

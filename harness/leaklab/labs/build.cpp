@@ -285,6 +285,9 @@ std::filesystem::path build_variant(const build_tree& tree, const manifest& lab,
     std::filesystem::create_directories(tree.dir / "leaklab-logs");
     if(!source)
     {
+        if(variant != "leaky" && !std::filesystem::exists(tree.root / "solutions" / lab.name()))
+            throw build_error("this copy of the kit has no solutions (a student handout): it builds the leaky "
+                              "servers and your copies (--source DIR), not --variant " + variant);
         std::string target = "lab" + lab.id + "-" + variant;
         if(!quiet)
             std::cerr << "leaklab: building " << target << " in " << tree.dir.string() << " ...\n";

@@ -79,7 +79,7 @@ struct manifest
     double points = 10;                // leaklab grade: what the lab is worth (instructor.json "points")
     std::vector<std::string> hints;
     std::vector<std::string> principle; // paragraphs: the lesson, shown after the last hint
-    std::string diagnosis;             // instructor-facing: the bug's name ("heartbeat-keeps-session-alive")
+    std::string diagnosis;             // instructor-facing: the bug's name (a slug, from solutions/NN-slug/instructor.json)
     std::vector<std::string> upstream;
     std::vector<std::string> spoilers;  // words naming the defect or its fix: never in the README a student reads
     std::vector<std::string> promises;  // the contract in words (its clauses are the plan's checks and bounds)
