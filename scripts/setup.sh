@@ -4,6 +4,7 @@
 #
 #   scripts/setup.sh            everything (desktop build, tools, Pi cross builds)
 #   scripts/setup.sh --no-pi    skip the Raspberry Pi cross compilers, qemu and target root
+#   scripts/setup.sh --grading  only what `leaklab grade` needs (an autograder's image)
 #
 # The Pi builds run against one target runtime: the cross compilers' sysroot
 # (/usr/<triple>, glibc and libstdc++ of one build) plus the target's zlib, unpacked
@@ -14,11 +15,13 @@
 set -euo pipefail
 
 want_pi=1
+grading_only=0
 for arg in "$@"; do
   case "$arg" in
     --no-pi) want_pi=0 ;;
+    --grading) want_pi=0; grading_only=1 ;;
     --pi-libs) echo "setup: --pi-libs is no longer needed: the Pi target libraries are always set up" ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -40,7 +43,10 @@ build_pkgs=(cmake ninja-build g++ make pkg-config git patch
             libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
             catch2 zlib1g-dev)
 # nginx: a real server no one here wrote, probed on loopback by the tests (never started as a service).
-tool_pkgs=(valgrind libgoogle-perftools-dev google-perftools heaptrack wrk redis-server nginx procps python3 file rsync)
+# iproute2 brings loopback up in leaklab grade's network namespace; zip packs the autograder bundle.
+tool_pkgs=(valgrind libgoogle-perftools-dev google-perftools heaptrack wrk redis-server nginx procps python3 file rsync
+           iproute2 zip)
+grading_pkgs=(procps python3 iproute2 util-linux)
 pi_pkgs=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
 # The workshop deck (scripts/build-slides.sh): Debian's chromium renders the PDF, poppler-utils
 # checks it (pdfinfo, pdftoppm). Node.js and npm run Marp; a machine that already has a node
@@ -57,6 +63,9 @@ pi_target_pkgs=(zlib1g zlib1g-dev libboost-json1.81.0 libboost-program-options1.
 declare -A pi_triple=([arm64]=aarch64-linux-gnu [armhf]=arm-linux-gnueabihf)
 
 pkgs=("${build_pkgs[@]}" "${tool_pkgs[@]}" "${slides_pkgs[@]}")
+if [ "$grading_only" = 1 ]; then
+  pkgs=("${build_pkgs[@]}" "${grading_pkgs[@]}")
+fi
 if [ "$want_pi" = 1 ]; then
   # apt can fetch arm64/armhf packages only once dpkg knows the architectures.
   foreign=" $(dpkg --print-foreign-architectures | tr '\n' ' ') "
@@ -117,7 +126,7 @@ fi
 if [ ${#missing[@]} -eq 0 ] && [ ${#roots_missing[@]} -eq 0 ] && [ -z "${need_update:-}" ]; then
   where=""; [ "$want_pi" = 0 ] || where=" and the Pi target roots are in $pi_root"
   say "all ${#pkgs[@]} packages are installed$where"
-  setup_slides
+  [ "$grading_only" = 1 ] || setup_slides
   exit 0
 fi
 
@@ -184,7 +193,7 @@ setup_pi_root() {
   say "Pi target root for $arch: $pi_root/$triple ($(paste -sd',' "$pi_root/$triple/.leaklab-root"))"
 }
 for arch in "${roots_missing[@]}"; do setup_pi_root "$arch"; done
-setup_slides
+[ "$grading_only" = 1 ] || setup_slides
 
 # redis-server and nginx are installed, not started: leaklab starts its own, on loopback.
 say "done"

@@ -128,6 +128,7 @@ int cmd_reset(const std::vector<std::string>& args);
 int cmd_clean(const std::vector<std::string>& args);
 int cmd_report(const std::vector<std::string>& args);
 int cmd_grade(const std::vector<std::string>& args);
+int cmd_autograder_bundle(const std::vector<std::string>& args);
 
 } // namespace leaklab::cli
 

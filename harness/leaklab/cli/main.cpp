@@ -35,6 +35,8 @@ const char* overview =
     "  contract <lab>                what the lab's server must keep doing, and how each promise is checked\n"
     "  grade <dir> --out DIR         every student's copy of every lab, sandboxed and scored: Gradescope,\n"
     "                                JUnit, CSV and HTML for course tools\n"
+    "  autograder-bundle --labs 04 --out autograder.zip\n"
+    "                                a Gradescope autograder that grades with leaklab grade\n"
     "  doctor                        which tools and presets work on this machine, and what limits them\n"
     "  workloads                     the workload kinds\n"
     "\n"
@@ -102,6 +104,8 @@ int main(int argc, char* argv[])
             return cmd_doctor(args);
         if(cmd == "grade")
             return cmd_grade(args);
+        if(cmd == "autograder-bundle")
+            return cmd_autograder_bundle(args);
         std::cerr << "leaklab: unknown command '" << cmd << "'\n\n" << overview;
         return exit_error;
     }

@@ -112,6 +112,7 @@ build_tree open_build_tree(const std::filesystem::path& root, const std::string&
     t.build_type = str("build_type");
     t.toolchain_file = str("toolchain_file");
     t.prebuilt = str("prebuilt") == "1";
+    t.source_dir = str("source_dir").empty() || str("source_dir") == "." ? root : std::filesystem::path(str("source_dir"));
     if(o.contains("runner") && o.at("runner").is_array())
         for(auto& part : o.at("runner").as_array())
             if(part.is_string())
@@ -225,7 +226,8 @@ std::filesystem::path fast_build(const build_tree& tree, const manifest& lab, co
                                  const std::filesystem::path& src, const std::filesystem::path& dir,
                                  std::chrono::seconds timeout = 1800s)
 {
-    const std::string solution = (tree.root / "solutions" / lab.name()).string();
+    // The solution's folder as the tree's commands name it (the checkout it was configured from).
+    const std::string solution = (tree.source_dir / "solutions" / lab.name()).string();
     const auto objects = dir / ("lab" + lab.id + "-student.dir");
     const auto binary = dir / "bin" / ("lab" + lab.id + "-student");
     std::filesystem::create_directories(objects);

@@ -29,6 +29,7 @@ struct build_tree
     std::string build_type;
     std::string toolchain_file;
     bool prebuilt = false;               // a deployed kit (scripts/pi-deploy.sh): run what is there, build nothing
+    std::filesystem::path source_dir;    // the checkout the tree was configured from (its commands name its files)
 };
 
 // The build tree this leaklab came from: the folder above its own executable when that holds
