@@ -92,3 +92,16 @@ TEST_CASE("the gradebook, JUnit and Gradescope files carry each score and reason
     CHECK(t.at("max_score").as_double() == 10);
     CHECK(t.at("visibility").as_string() == "visible");
 }
+
+TEST_CASE("a tool's clean run counts only with the lab's growth run passed too")
+{
+    auto lab = lab04();
+    auto growth = grade::score(ran({{"verdict", "broken"}, {"summary", "BROKEN: reply status"}}), "ana", lab, "growth", 0);
+    auto tsan = grade::score(ran({{"verdict", "clean"}, {"summary", "CLEAN"}}), "ana", lab, "tsan", 10);
+    REQUIRE(tsan.passed);
+    auto g = grade::gated(tsan, growth);
+    CHECK_FALSE(g.passed);
+    CHECK(g.score == 0);
+    CHECK(g.verdict == "gated");
+    CHECK(g.reason == "the lab's lab 04 (growth) check did not pass: BROKEN: reply status");
+}

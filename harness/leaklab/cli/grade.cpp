@@ -10,6 +10,7 @@
 #include <boost/algorithm/string.hpp>
 
 #include <atomic>
+#include <sys/resource.h>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -29,7 +30,9 @@ struct task
 {
     const grade::student* who = nullptr;
     const labs::manifest* lab = nullptr;
-    fs::path work;      // OUT/work/<student>/<NN>
+    std::string mode = "growth";       // or the tool whose finding is the lab's defect (lab 21: tsan)
+    const labs::build_tree* tree = nullptr;
+    fs::path work;      // OUT/work/<student>/<NN>[-mode]
     fs::path src;       // work/src: the student files, and nothing else
     fs::path binary;
     grade::attempt a;
@@ -56,19 +59,31 @@ void in_parallel(std::size_t n, std::size_t jobs, F f)
         t.join();
 }
 
-// The check of a built copy, in the sandbox; the result JSON, if the check wrote one.
-void run_check(task& t, const common& c, const labs::build_tree& tree, const process::sandbox_support& box,
-               const process::sandbox_limits& limits, seconds timeout)
+// This leaklab, to run the checks with: its path, read once (a leaklab rebuilt meanwhile is
+// then run by that path, not looked for under its old, deleted file).
+std::string self_exe()
 {
+    return fs::read_symlink("/proc/self/exe").string();
+}
+
+// The check of a built copy, in the sandbox; the result JSON, if the check wrote one.
+void run_check(task& t, const std::string& exe, const common& c, const process::sandbox_support& box,
+               process::sandbox_limits limits, seconds timeout)
+{
+    const auto& tree = *t.tree;
+    // A sanitizer's runtime reserves terabytes of address space for its shadow memory.
+    if(t.mode != "growth")
+        limits.address_space = RLIM_INFINITY;
     std::error_code ec;
     const auto result = t.work / "result.json";
     fs::remove(result, ec);
     const auto logs = t.work / "check";
-    std::vector<std::string> argv = {fs::read_symlink("/proc/self/exe").string(),
+    std::vector<std::string> argv = {exe,
                                      "check", t.lab->id, "--source", t.src.string(), "--server-binary", t.binary.string(),
                                      "--json", result.string(), "--stop-within", "10", "--root", c.root.string(),
-                                     "--build-dir", tree.dir.string(), "--no-build", "--quiet", "--no-color"};
-    auto r = process::run_sandboxed(argv, box, limits, logs, timeout, t.who->name + "-" + t.lab->id);
+                                     "--build-dir", tree.dir.string(), "--no-build", "--quiet", "--no-color",
+                                     "--mode", t.mode};
+    auto r = process::run_sandboxed(argv, box, limits, logs, timeout, t.who->name + "-" + t.lab->id + "-" + t.mode);
     t.a.ran = true;
     t.a.exit = r.status;
     t.a.run_s = r.seconds;
@@ -167,6 +182,18 @@ int cmd_grade(const std::vector<std::string>& args)
         throw usage_error("no lab to grade: no student folder holds labs/NN-slug (say which with --labs)");
 
     auto tree = labs::open_build_tree(c.root, c.preset, c.build_dir, c.quiet);
+    // A lab whose defect only a tool finds (its leaky variant is judged in that mode) is also
+    // graded in that mode, with the mode's own build tree: growth alone would pass it unchanged.
+    std::map<std::string, labs::build_tree> tool_trees;
+    for(auto* lab : graded)
+        if(auto& m = lab->expect.at("leaky").mode; !m.empty() && !tool_trees.count(m))
+        {
+            const auto* mode = tools::find_mode(m);
+            if(auto why = tools::unavailable(*mode, mode_host()); !why.empty())
+                throw std::runtime_error("lab " + lab->id + " is graded under " + m + ", which cannot run here: " + why);
+            tool_trees.emplace(m, labs::open_build_tree(c.root, mode->preset, "", c.quiet));
+        }
+    const auto exe = self_exe();
     const auto box = process::probe_sandbox();
     process::sandbox_limits limits;
     limits.cpu_seconds = static_cast<std::uint64_t>(check_timeout) + 60;
@@ -182,9 +209,18 @@ int cmd_grade(const std::vector<std::string>& args)
             task t;
             t.who = &s;
             t.lab = lab;
+            t.tree = &tree;
             t.work = out / "work" / s.name / lab->id;
             t.src = t.work / "src";
-            tasks.push_back(std::move(t));
+            tasks.push_back(t);
+            if(auto& m = lab->expect.at("leaky").mode; !m.empty())
+            {
+                t.mode = m;
+                t.tree = &tool_trees.at(m);
+                t.work = out / "work" / s.name / (lab->id + "-" + m);
+                t.src = t.work / "src";
+                tasks.push_back(t);
+            }
         }
     std::mutex print;
     auto say = [&](const std::string& line) {
@@ -197,6 +233,8 @@ int cmd_grade(const std::vector<std::string>& args)
     // 1. Build every copy: its student files alone, compiled against this tree.
     const auto t0 = steady_clock::now();
     labs::build_shared(tree);
+    for(auto& [m, t] : tool_trees)
+        labs::build_shared(t);
     in_parallel(tasks.size(), jobs, [&](std::size_t i) {
         auto& t = tasks[i];
         std::error_code ec;
@@ -214,7 +252,7 @@ int cmd_grade(const std::vector<std::string>& args)
         const auto started = steady_clock::now();
         try
         {
-            t.binary = labs::build_copy(tree, *t.lab, t.src, t.work, seconds(static_cast<long>(build_timeout)));
+            t.binary = labs::build_copy(*t.tree, *t.lab, t.src, t.work, seconds(static_cast<long>(build_timeout)));
         }
         catch(const labs::build_error& e)
         {
@@ -234,9 +272,9 @@ int cmd_grade(const std::vector<std::string>& args)
         auto& t = tasks[i];
         if(!t.a.missing.empty() || t.a.build_error)
             return;
-        run_check(t, c, tree, box, limits, timeout);
+        run_check(t, exe, c, box, limits, timeout);
         say("[check " + std::to_string(i + 1) + "/" + std::to_string(tasks.size()) + "] " + t.who->name + " " +
-            t.lab->id + ": " + verdict_of(t) + " in " + std::to_string(t.a.run_s).substr(0, 4) + " s");
+            t.lab->id + (t.mode == "growth" ? "" : " (" + t.mode + ")") + ": " + verdict_of(t) + " in " + std::to_string(t.a.run_s).substr(0, 4) + " s");
     });
     // 3. Beside other checks, a run shares the CPU; one that is not clean is run again alone,
     // and that run decides, so sharing the machine can cost time but never a grade.
@@ -246,7 +284,7 @@ int cmd_grade(const std::vector<std::string>& args)
             if(t.a.ran && verdict_of(t) != "clean")
             {
                 t.concurrent_verdict = verdict_of(t);
-                run_check(t, c, tree, box, limits, timeout);
+                run_check(t, exe, c, box, limits, timeout);
                 ++rerun;
                 changed += verdict_of(t) != t.concurrent_verdict;
                 say("[alone] " + t.who->name + " " + t.lab->id + ": " + t.concurrent_verdict + " beside others, " +
@@ -259,7 +297,19 @@ int cmd_grade(const std::vector<std::string>& args)
     std::uintmax_t disk = 0;
     for(auto& t : tasks)
     {
-        checks.push_back(grade::score(t.a, t.who->name, *t.lab, "growth", t.lab->points));
+        // A lab graded under a tool too: the tool's check carries the points, and passes only
+        // if the growth check (the contract, the counts) passed as well.
+        const bool tool_graded = !t.lab->expect.at("leaky").mode.empty();
+        const double points = !tool_graded ? t.lab->points : t.mode == "growth" ? 0 : t.lab->points;
+        auto ch = grade::score(t.a, t.who->name, *t.lab, t.mode, points);
+        if(tool_graded && t.mode != "growth" && ch.passed)
+        {
+            const auto& growth = checks.back();  // the same student's growth check of the lab, scored just before
+            if(!growth.passed)
+                ch = grade::gated(ch, growth);
+        }
+        ch.beside_others = t.concurrent_verdict;
+        checks.push_back(ch);
         std::error_code ec;
         // The objects were needed only for the check's scan of them; the binary and logs stay.
         fs::remove_all(t.work / ("lab" + t.lab->id + "-student.dir"), ec);

@@ -222,6 +222,16 @@ check score(const attempt& a, const std::string& student, const labs::manifest& 
     return c;
 }
 
+check gated(check c, const check& needed)
+{
+    c.passed = false;
+    c.score = 0;
+    c.verdict = "gated";
+    c.reason = "the lab's " + needed.name.substr(0, needed.name.find(':')) + " check did not pass: " + needed.reason;
+    c.output = c.reason + "\n\n" + c.output;
+    return c;
+}
+
 json::array to_json(const std::vector<check>& checks)
 {
     json::array out;
@@ -229,7 +239,8 @@ json::array to_json(const std::vector<check>& checks)
         out.push_back(json::object{{"student", c.student},   {"lab", c.lab_id},       {"name", c.name},
                                    {"score", c.score},       {"max_score", c.max_score}, {"passed", c.passed},
                                    {"verdict", c.verdict},   {"reason", c.reason},    {"output", c.output},
-                                   {"build_s", c.build_s},   {"run_s", c.run_s},      {"metrics", c.metrics}});
+                                   {"build_s", c.build_s},   {"run_s", c.run_s},      {"metrics", c.metrics},
+                                   {"beside_others", c.beside_others.empty() ? json::value(nullptr) : json::value(c.beside_others)}});
     return out;
 }
 

@@ -57,6 +57,7 @@ struct check
     std::string reason;    // one line, for a gradebook cell
     std::string output;    // the evidence, a few lines, for the student
     double build_s = 0, run_s = 0;
+    std::string beside_others;    // --jobs > 1: the verdict of its first run, beside other checks, when it was run again alone
     boost::json::object metrics;  // name -> {"values": [...], "flagged": bool}, from the run
 };
 
@@ -65,6 +66,10 @@ struct check
 // scores 0 with that reason.
 check score(const attempt& a, const std::string& student, const labs::manifest& lab, const std::string& mode,
             double max_score);
+
+// A check that passed, held back by another the lab also needs (lab 21's clean TSan run
+// counts only if its growth run kept the contract): 0, with the other's reason.
+check gated(check passed, const check& needed);
 
 // Gradescope's results.json for one student (score, tests[], extra_data).
 boost::json::object gradescope(const std::vector<check>& checks);
