@@ -10,6 +10,8 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
@@ -133,9 +135,15 @@ run::plan adjusted(run::plan p, const common& c)
 
 namespace {
 
+// A folder of its own for each run: the pid alone is not enough, since every check leaklab
+// grade runs in a PID namespace of its own is pid 1 there, and a tool's reports left by one
+// run must never be read as another's.
 fs::path log_dir(const labs::build_tree& tree, const std::string& name)
 {
-    return labs::runs_dir(tree) / (name + "-" + std::to_string(::getpid()));
+    static std::atomic<unsigned> runs{0};
+    const auto now = std::chrono::system_clock::now().time_since_epoch().count();
+    return labs::runs_dir(tree) / (name + "-" + std::to_string(::getpid()) + "-" + std::to_string(now % 1000000000) +
+                                   "-" + std::to_string(runs++));
 }
 
 } // namespace
