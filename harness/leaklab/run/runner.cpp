@@ -752,8 +752,8 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
         if(p.stop_within_s && st.forced && r.verdict != verdict::outcome::error)
         {
             r.breaches.push_back({"graceful stop", "after SIGTERM", "stop", 1,
-                                  "the server did not exit within " + std::to_string(*p.stop_within_s).substr(0, 3) +
-                                      " s of SIGTERM and was killed"});
+                                  "the server did not exit within " + ms_text(*p.stop_within_s * 1000) +
+                                      " of SIGTERM and was killed"});
             r.verdict = verdict::decide({}, false, false, true);
         }
         r.stderr_tail = server->stderr_tail(20);
@@ -772,7 +772,7 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
         // How the server ended, when not with exit code 0: forced, SIGTERM's default action, or a code.
         if(r.verdict != verdict::outcome::error && !died_before && !(st.exited && st.code == 0))
             r.warnings.push_back(st.forced ? "the server did not stop on SIGTERM within " +
-                                                 std::to_string(grace.count() / 1000.0).substr(0, 3) + " s and was " + st.describe()
+                                                 ms_text(double(grace.count())) + " and was " + st.describe()
                                  : !st.exited && st.code == SIGTERM
                                      ? std::string("the server ended by SIGTERM's default action (it has no handler "
                                                    "for SIGTERM; a graceful stop exits with code 0)")
