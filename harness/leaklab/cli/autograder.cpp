@@ -64,8 +64,9 @@ int cmd_autograder_bundle(const std::vector<std::string>& args)
     }
     fs::create_directories(out.parent_path());
     fs::remove(out);
-    const int rc = process::run_command({"sh", "-c", "cd '" + stage.string() + "' && zip -q -r '" + out.string() +
-                                                         "' setup.sh run_autograder labs.txt leaklab"},
+    const int rc = process::run_command({"sh", "-c", "cd " + process::shell_quoted(stage.string()) + " && zip -q -r " +
+                                                         process::shell_quoted(out.string()) +
+                                                         " setup.sh run_autograder labs.txt leaklab"},
                                         stage / "zip.log", std::chrono::seconds(300));
     const auto zip_log = process::read_text(stage / "zip.log", 4096);
     fs::remove_all(stage);

@@ -5,6 +5,7 @@
 
 #include "leaklab/labs/build.hpp"
 #include "leaklab/labs/manifest.hpp"
+#include "leaklab/process/child.hpp"
 #include "leaklab/report/html.hpp"
 
 #include <boost/algorithm/string.hpp>
@@ -22,21 +23,12 @@ namespace leaklab::cli {
 
 namespace {
 
-// A path quoted for the shell, for the one `diff` this command runs.
-std::string shell_quote(const std::string& s)
-{
-    std::string out = "'";
-    for(char ch : s)
-        out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-    return out + "'";
-}
-
 // The lab's file against the solution's, as `diff -u` shows it (paths relative to the kit).
 std::string unified_diff(const fs::path& root, const fs::path& a, const fs::path& b)
 {
-    const std::string cmd = "cd " + shell_quote(root.string()) + " && diff -u " +
-                            shell_quote(fs::relative(a, root).string()) + " " +
-                            shell_quote(fs::relative(b, root).string()) + " 2>&1";
+    const std::string cmd = "cd " + process::shell_quoted(root.string()) + " && diff -u " +
+                            process::shell_quoted(fs::relative(a, root).string()) + " " +
+                            process::shell_quoted(fs::relative(b, root).string()) + " 2>&1";
     std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(cmd.c_str(), "r"), ::pclose);
     if(!pipe)
         throw std::runtime_error("cannot run diff");

@@ -2,6 +2,7 @@
 
 #include "leaklab/process/child.hpp"
 
+#include <boost/algorithm/string/replace.hpp>
 #include <boost/json.hpp>
 
 #include <unistd.h>
@@ -203,21 +204,6 @@ std::optional<recipe> fixed_recipe(const build_tree& tree, const manifest& lab)
     return r;
 }
 
-void replace_all(std::string& s, const std::string& from, const std::string& to)
-{
-    for(auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-        s.replace(at, from.size(), to);
-}
-
-// 'text' for sh -c.
-std::string quoted(const std::string& text)
-{
-    std::string out = "'";
-    for(char ch : text)
-        out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-    return out + "'";
-}
-
 // A student's copy built with the fixed server's own commands, the student's folder in the
 // place of the solution's: the tree's precompiled header, Asio, Beast and labkit are used as
 // they are, so a copy costs its objects and its binary, not a build tree. Objects go to
@@ -237,16 +223,16 @@ std::filesystem::path fast_build(const build_tree& tree, const manifest& lab, co
     {
         const auto object = objects / (std::filesystem::path(c.file).filename().string() + ".o");
         std::string cmd = c.command;
-        replace_all(cmd, c.output, object.string());
-        replace_all(cmd, solution, src.string());
+        boost::algorithm::replace_all(cmd, c.output, object.string());
+        boost::algorithm::replace_all(cmd, solution, src.string());
         // Debug sections compressed: half the object, for a little more time.
         cmd += " -gz";
-        replace_all(link, c.output, object.string());
-        run_or_throw({"sh", "-c", "cd " + quoted(c.directory) + " && " + cmd}, dir / "build.log",
+        boost::algorithm::replace_all(link, c.output, object.string());
+        run_or_throw({"sh", "-c", "cd " + process::shell_quoted(c.directory) + " && " + cmd}, dir / "build.log",
                      "compiling " + std::filesystem::path(c.file).filename().string() + " of " + src.string(), timeout);
     }
-    replace_all(link, "-o bin/lab" + lab.id + "-fixed ", "-o " + binary.string() + " -Wl,--compress-debug-sections=zlib ");
-    run_or_throw({"sh", "-c", "cd " + quoted(tree.dir.string()) + " && " + link}, dir / "link.log",
+    boost::algorithm::replace_all(link, "-o bin/lab" + lab.id + "-fixed ", "-o " + binary.string() + " -Wl,--compress-debug-sections=zlib ");
+    run_or_throw({"sh", "-c", "cd " + process::shell_quoted(tree.dir.string()) + " && " + link}, dir / "link.log",
                  "linking " + src.string(), timeout);
     return binary;
 }

@@ -405,6 +405,14 @@ std::optional<std::string> capture_command(const std::vector<std::string>& argv,
     return out;
 }
 
+std::string shell_quoted(const std::string& text)
+{
+    std::string out = "'";
+    for(char ch : text)
+        out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    return out + "'";
+}
+
 std::string read_text(const std::filesystem::path& file, std::size_t max_bytes)
 {
     std::error_code ec;

@@ -105,6 +105,9 @@ int run_command(const std::vector<std::string>& argv, const std::filesystem::pat
 std::optional<std::string> capture_command(const std::vector<std::string>& argv,
                                            const std::filesystem::path& work_file, std::chrono::seconds timeout);
 
+// A text quoted for `sh -c`: 'it'\''s'.
+std::string shell_quoted(const std::string& text);
+
 // A text file's first max_bytes (a runaway log is not read whole); "" when it cannot be read.
 std::string read_text(const std::filesystem::path& file, std::size_t max_bytes = 32u << 20);
 

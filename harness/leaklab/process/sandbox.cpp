@@ -22,6 +22,8 @@ std::vector<std::string> namespace_prefix()
             "sh", "-c", "ip link set lo up && exec \"$@\"", "leaklab-sandbox"};
 }
 
+// A whole file read as a stream: process::read_text sizes its buffer by file_size, which
+// cgroup files (pids.events, cgroup.procs) give as 0.
 std::string read_all(const std::filesystem::path& p)
 {
     std::ifstream in(p);
