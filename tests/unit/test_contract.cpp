@@ -253,7 +253,10 @@ TEST_CASE("a manifest's contract: listeners, bounds, epilogue, and what is refus
             "a ws-listen step cannot run at the same time");
     refused(lab_json(R"({ "kind": "http-churn" })", R"( "contract": { "bounds": [ { "metric": "x" } ] },)"),
             "a bound needs min, max, max_rise, min_step, min_per_op, max_per_op or max_per_listener");
-    refused(lab_json(R"({ "kind": "http-churn", "pause_ms": 100 })"), "only an http-keepalive step has pause_ms");
+    refused(lab_json(R"({ "kind": "http-churn", "pause_ms": 100 })"), "only http-keepalive and http-unread steps have pause_ms");
+    refused(lab_json(R"({ "kind": "http-churn", "receive_buffer": 4096 })"), "only ws-listen and http-unread steps have receive_buffer");
+    refused(lab_json(R"({ "kind": "http-unread", "concurrency": 2 })"), "runs its clients one at a time");
+    refused(lab_json(R"({ "kind": "http-churn", "body_repeat": 10 })"), "repeats the body, and the step has none");
     refused(lab_json(R"({ "kind": "http-keepalive", "pause_ms": 20000 })"), "must be shorter than op_timeout_s");
     refused(lab_json(R"({ "kind": "ws-churn", "expect_cached": true })"), "only an HTTP step");
     // A change made while connections are open: ws-quiet opens them all at once, and says where it goes.

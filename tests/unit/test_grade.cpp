@@ -91,6 +91,21 @@ TEST_CASE("the gradebook, JUnit and Gradescope files carry each score and reason
     CHECK(t.at("status").as_string() == "failed");
     CHECK(t.at("max_score").as_double() == 10);
     CHECK(t.at("visibility").as_string() == "visible");
+
+    // GitHub Classroom's reporter: a runner result whose status fails when any check does,
+    // the maximum summed, each test's score and its reason as the message.
+    auto cr = grade::classroom(checks);
+    CHECK(cr.at("version").as_int64() == 1);
+    CHECK(cr.at("status").as_string() == "fail");
+    CHECK(cr.at("max_score").as_double() == 20);
+    auto& ct = cr.at("tests").as_array();
+    REQUIRE(ct.size() == 2);
+    CHECK(ct[0].at("status").as_string() == "pass");
+    CHECK(ct[0].at("score").as_double() == 10);
+    CHECK(ct[1].at("status").as_string() == "fail");
+    CHECK(ct[1].at("score").as_double() == 0);
+    CHECK(std::string(ct[1].at("message").as_string()).rfind("BROKEN: reply status <503>", 0) == 0);
+    CHECK(grade::classroom({checks[0]}).at("status").as_string() == "pass");
 }
 
 TEST_CASE("a tool's clean run counts only with the lab's growth run passed too")

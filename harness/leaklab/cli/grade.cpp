@@ -133,13 +133,13 @@ int cmd_grade(const std::vector<std::string>& args)
         ("submissions", po::value<std::string>(&submissions), "the folder with one folder per student, each holding labs/NN-slug/<the lab's student files>")
         ("out", po::value<std::string>(&out_dir), "where the grades, each student's evidence and the course tools' files go")
         ("labs", po::value<std::string>(&lab_spec), "the labs graded: 04, a list such as 01,04, or all (default: every lab any student submitted)")
-        ("format", po::value<std::string>(&formats), "what to write besides summary.json: gradescope, junit, csv, html (default: all four)")
+        ("format", po::value<std::string>(&formats), "what to write besides summary.json: gradescope, classroom, junit, csv, html (default: all but classroom)")
         ("jobs", po::value<std::size_t>(&jobs), "copies built and checked at once (default 1); with more, a check that is not clean is run again alone, and that run decides")
         ("check-timeout", po::value<double>(&check_timeout), "seconds one check may take before it is stopped with all it started (default 300)")
         ("build-timeout", po::value<double>(&build_timeout), "seconds one copy may take to compile (default 180)");
     po::positional_options_description pos;
     pos.add("submissions", 1);
-    parse(args, d, pos, c, "grade <submissions-dir> --out DIR [--labs 01,04|all] [--format gradescope,junit,csv,html] [--jobs N]");
+    parse(args, d, pos, c, "grade <submissions-dir> --out DIR [--labs 01,04|all] [--format gradescope,classroom,junit,csv,html] [--jobs N]");
     if(submissions.empty() || !fs::is_directory(submissions))
         throw usage_error("which submissions? `leaklab grade <folder with one folder per student> --out DIR`" +
                           (submissions.empty() ? std::string() : " (" + submissions + " is not a folder)"));
@@ -152,8 +152,8 @@ int cmd_grade(const std::vector<std::string>& args)
     std::set<std::string> wanted;
     boost::split(wanted, formats, boost::is_any_of(","), boost::token_compress_on);
     for(auto& f : wanted)
-        if(f != "gradescope" && f != "junit" && f != "csv" && f != "html")
-            throw usage_error("--format: unknown '" + f + "' (gradescope, junit, csv, html)");
+        if(f != "gradescope" && f != "classroom" && f != "junit" && f != "csv" && f != "html")
+            throw usage_error("--format: unknown '" + f + "' (gradescope, classroom, junit, csv, html)");
 
     const fs::path out = fs::absolute(out_dir);
     auto all = labs::load_all(c.root);
@@ -186,7 +186,7 @@ int cmd_grade(const std::vector<std::string>& args)
     // graded in that mode, with the mode's own build tree: growth alone would pass it unchanged.
     std::map<std::string, labs::build_tree> tool_trees;
     for(auto* lab : graded)
-        if(auto& m = lab->expect.at("leaky").mode; !m.empty() && !tool_trees.count(m))
+        if(auto& m = lab->grade_mode(); !m.empty() && !tool_trees.count(m))
         {
             const auto* mode = tools::find_mode(m);
             if(auto why = tools::unavailable(*mode, mode_host()); !why.empty())
@@ -213,7 +213,7 @@ int cmd_grade(const std::vector<std::string>& args)
             t.work = out / "work" / s.name / lab->id;
             t.src = t.work / "src";
             tasks.push_back(t);
-            if(auto& m = lab->expect.at("leaky").mode; !m.empty())
+            if(auto& m = lab->grade_mode(); !m.empty())
             {
                 t.mode = m;
                 t.tree = &tool_trees.at(m);
@@ -299,7 +299,7 @@ int cmd_grade(const std::vector<std::string>& args)
     {
         // A lab graded under a tool too: the tool's check carries the points, and passes only
         // if the growth check (the contract, the counts) passed as well.
-        const bool tool_graded = !t.lab->expect.at("leaky").mode.empty();
+        const bool tool_graded = !t.lab->grade_mode().empty();
         const double points = !tool_graded ? t.lab->points : t.mode == "growth" ? 0 : t.lab->points;
         auto ch = grade::score(t.a, t.who->name, *t.lab, t.mode, points);
         if(tool_graded && t.mode != "growth" && ch.passed)
@@ -337,15 +337,17 @@ int cmd_grade(const std::vector<std::string>& args)
                                             {"jobs", jobs},
                                             {"disk_bytes", disk}}) +
                    "\n");
-    if(wanted.count("gradescope"))
-        for(auto& s : students)
-        {
-            std::vector<grade::check> own;
-            for(auto& ch : checks)
-                if(ch.student == s.name)
-                    own.push_back(ch);
-            write_file(out / "gradescope" / s.name / "results.json", json::serialize(grade::gradescope(own)) + "\n");
-        }
+    for(const char* f : {"gradescope", "classroom"})
+        if(wanted.count(f))
+            for(auto& s : students)
+            {
+                std::vector<grade::check> own;
+                for(auto& ch : checks)
+                    if(ch.student == s.name)
+                        own.push_back(ch);
+                auto doc = std::string(f) == "gradescope" ? grade::gradescope(own) : grade::classroom(own);
+                write_file(out / f / s.name / "results.json", json::serialize(doc) + "\n");
+            }
     if(wanted.count("junit"))
         write_file(out / "junit.xml", grade::junit(checks));
     if(wanted.count("csv"))

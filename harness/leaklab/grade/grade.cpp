@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <iomanip>
 #include <cstdio>
 #include <set>
 #include <sstream>
@@ -260,6 +261,32 @@ json::object gradescope(const std::vector<check>& checks)
                                      {"extra_data", json::object{{"verdict", c.verdict}, {"metrics", c.metrics}}}});
     }
     return json::object{{"score", total}, {"tests", std::move(tests)}};
+}
+
+json::object classroom(const std::vector<check>& checks)
+{
+    json::array tests;
+    double max_score = 0;
+    bool all_passed = true;
+    for(auto& c : checks)
+    {
+        max_score += c.max_score;
+        all_passed = all_passed && c.passed;
+        std::ostringstream seconds;
+        seconds << std::fixed << std::setprecision(1) << c.build_s + c.run_s << "s";
+        tests.push_back(json::object{{"name", c.name},
+                                     {"status", c.passed ? "pass" : "fail"},
+                                     {"score", c.score},
+                                     {"message", c.passed ? c.reason : c.reason + "\n" + c.output},
+                                     {"test_code", "leaklab check " + c.lab_id},
+                                     {"filename", ""},
+                                     {"line_no", 0},
+                                     {"execution_time", seconds.str()}});
+    }
+    return json::object{{"version", 1},
+                        {"status", all_passed ? "pass" : "fail"},
+                        {"max_score", max_score},
+                        {"tests", std::move(tests)}};
 }
 
 std::string junit(const std::vector<check>& checks)

@@ -74,6 +74,11 @@ check gated(check passed, const check& needed);
 // Gradescope's results.json for one student (score, tests[], extra_data).
 boost::json::object gradescope(const std::vector<check>& checks);
 
+// GitHub Classroom: one student's checks as a runner result of its autograding reporter
+// (classroom-resources/autograding-grading-reporter: version, status, max_score, tests[]
+// with name, status, score, message), which the workflow hands on base64-encoded.
+boost::json::object classroom(const std::vector<check>& checks);
+
 // JUnit XML: one testsuite per student, one testcase per check.
 std::string junit(const std::vector<check>& checks);
 

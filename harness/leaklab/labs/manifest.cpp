@@ -138,7 +138,7 @@ json::value parse_json(const std::string& text, const std::string& where)
 workload::step_spec parse_step(const json::value& v, const std::string& where)
 {
     reader r(v, where, {"kind", "path", "connections", "requests", "concurrency", "messages", "message",
-                        "method", "body", "body_bytes", "expect_status", "expect_body", "reject_body", "op_timeout_s", "settle_min_ms",
+                        "method", "body", "body_bytes", "body_repeat", "expect_status", "expect_body", "reject_body", "op_timeout_s", "settle_min_ms",
                         "from_round", "until_round", "fault", "latency_ms", "quiet_ms", "expect_header",
                         "expect_gzip", "keys", "with_next", "ping_every_ms", "push_every_ms", "expect_each",
                         "trigger", "within_ms", "message_bytes", "expect_close_code", "max_failure_rate",
@@ -167,6 +167,9 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
         throw manifest_error(r.path("method") + ": unknown HTTP method \"" + s.method + "\"");
     s.body = r.string("body", s.body);
     s.body_bytes = r.count("body_bytes", s.body_bytes, 0, 64 * 1024 * 1024);
+    s.body_repeat = r.count("body_repeat", s.body_repeat, 1, 1'000'000);
+    if(s.body_repeat > 1 && s.body.empty())
+        throw manifest_error(r.path("body_repeat") + ": repeats the body, and the step has none");
     s.expect_status = static_cast<unsigned>(r.count("expect_status", s.expect_status, 100, 599));
     s.expect_body = r.string("expect_body", s.expect_body);
     s.reject_body = r.string("reject_body", "");
@@ -615,10 +618,20 @@ manifest load_manifest(const std::filesystem::path& file)
     {
         std::string iw = instructor.string();
         auto iv = parse_json(read_file(instructor), iw);
-        reader ir(iv, iw, {"summary", "diagnosis", "spoilers", "principle", "upstream", "modes", "points"});
+        reader ir(iv, iw, {"summary", "diagnosis", "spoilers", "principle", "upstream", "modes", "points",
+                                  "graded_under"});
         if(ir.has("points"))
             m.points = ir.number("points", 10, 0, 1000);
         parse_modes(ir, m);
+        if(ir.has("graded_under"))
+        {
+            m.graded_under = ir.string("graded_under");
+            if(!tools::find_mode(m.graded_under) || m.graded_under == "growth")
+                throw manifest_error(ir.path("graded_under") + ": not a tool mode (" + tools::tool_mode_names() + ")");
+            if(!m.modes.count(m.graded_under))
+                throw manifest_error(ir.path("graded_under") + ": modes." + m.graded_under +
+                                     " must say what the fixed variant shows under it");
+        }
         if(ir.has("summary"))
             m.summary = ir.string("summary");
         if(ir.has("diagnosis"))

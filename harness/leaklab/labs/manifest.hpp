@@ -77,6 +77,9 @@ struct manifest
     // The catch matrix: by mode ("asan", "tsan"), by variant ("leaky", "fixed").
     std::map<std::string, std::map<std::string, mode_expectation>> modes;
     double points = 10;                // leaklab grade: what the lab is worth (instructor.json "points")
+    // leaklab grade: a tool a wrong fix can hide from growth behind (instructor.json
+    // "graded_under": lab 09's lock removed races, and only TSan sees it).
+    std::string graded_under;
     std::vector<std::string> hints;
     std::vector<std::string> principle; // paragraphs: the lesson, shown after the last hint
     std::string diagnosis;             // instructor-facing: the bug's name (a slug, from solutions/NN-slug/instructor.json)
@@ -86,6 +89,13 @@ struct manifest
     std::vector<fixture> fixtures;      // wrong fixes the kit must reject (tests/wrong-fixes/NN-slug), if present
 
     std::string name() const { return id + "-" + slug; }
+    // The tool mode leaklab grade also checks a submission under, "" for growth alone: the
+    // mode that judges the leaky variant, else "graded_under".
+    const std::string& grade_mode() const
+    {
+        const auto& m = expect.at("leaky").mode;
+        return m.empty() ? graded_under : m;
+    }
 };
 
 // Loads and checks one lab.json.

@@ -142,6 +142,7 @@ child child::spawn(const spawn_options& opt)
         ::signal(SIGINT, SIG_DFL);
         ::signal(SIGTERM, SIG_DFL);
         ::signal(SIGPIPE, SIG_DFL);
+        ::signal(SIGXFSZ, opt.ignore_sigxfsz ? SIG_IGN : SIG_DFL);
         if(opt.nofile)
         {
             rlimit rl{static_cast<rlim_t>(*opt.nofile), static_cast<rlim_t>(*opt.nofile)};
@@ -319,6 +320,16 @@ std::string child::stderr_tail(std::size_t max_lines) const
     for(auto& l : lines)
         out += l + '\n';
     return out;
+}
+
+void fill_disk(pid_t pid, bool full)
+{
+    rlimit rl{};
+    if(::prlimit(pid, RLIMIT_FSIZE, nullptr, &rl) != 0)
+        throw std::runtime_error("cannot read the server's file size limit: " + std::string(std::strerror(errno)));
+    rl.rlim_cur = full ? std::min<rlim_t>(1, rl.rlim_max) : rl.rlim_max;
+    if(::prlimit(pid, RLIMIT_FSIZE, &rl, nullptr) != 0)
+        throw std::runtime_error("cannot change the server's file size limit: " + std::string(std::strerror(errno)));
 }
 
 std::uint16_t free_port()

@@ -25,6 +25,9 @@ struct spawn_options
     std::vector<std::pair<int, std::uint64_t>> limits;
     // A cgroup's cgroup.procs the child joins before it runs the command ("" none).
     std::filesystem::path cgroup_procs;
+    // SIGXFSZ ignored: a write past RLIMIT_FSIZE fails with EFBIG instead of killing the
+    // child, as on a full disk (a storage-fault step lowers the limit while it runs).
+    bool ignore_sigxfsz = false;
 };
 
 struct exit_status
@@ -87,6 +90,11 @@ int interrupted();
 
 // A free TCP port on 127.0.0.1, as the kernel hands one out now.
 std::uint16_t free_port();
+
+// A full disk, as the process sees it: its RLIMIT_FSIZE soft limit lowered to 1 byte (a
+// write that grows a file fails; with SIGXFSZ ignored, with EFBIG), or raised back to its
+// hard limit. Throws std::runtime_error if the limit cannot be changed.
+void fill_disk(pid_t pid, bool full);
 
 // True when 127.0.0.1:port accepts a connection within the timeout.
 bool port_accepts(std::uint16_t port, std::chrono::milliseconds timeout);

@@ -95,6 +95,9 @@ std::string describe_step(const workload::step_spec& s)
     }
     if(s.kind == "backend-fault")
         return "the backend's fault is set to " + s.fault;
+    if(s.kind == "storage-fault")
+        return s.fault == "full" ? std::string("the server's disk is full (no file may grow)")
+                                 : std::string("the server's disk has room again");
     o << s.kind << " " << (http ? s.method + " " : "") << s.path << ": ";
     if(http)
     {
@@ -287,7 +290,7 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
     if(p.contract)
     {
         for(auto& st : p.steps)
-            r.clauses += st.kind != "backend-fault";
+            r.clauses += st.kind != "backend-fault" && st.kind != "storage-fault";
         r.clauses += p.bounds.size() + p.epilogue.size();
     }
     r.warmup_rounds = p.warmup_rounds;
@@ -357,6 +360,7 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                 so.env.push_back(e);
         so.nofile = t.nofile;
         so.log_dir = t.log_dir;
+        so.ignore_sigxfsz = std::any_of(p.steps.begin(), p.steps.end(), [](auto& s) { return s.kind == "storage-fault"; });
         server.emplace(process::child::spawn(so));
         auto ready = server->wait_ready(t.start_timeout, chosen_port);
         auto metrics_port = ready.metrics_port ? ready.metrics_port : t.metrics_port;
@@ -465,6 +469,11 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                         throw std::runtime_error("a backend-fault step needs a backend (\"backend\": {\"kind\": \"redis\"})");
                     redis->set_fault(backend::parse_fault(step.fault),
                                      milliseconds(static_cast<long>(step.latency_ms)));
+                    continue;
+                }
+                if(step.kind == "storage-fault")
+                {
+                    process::fill_disk(server->pid(), step.fault == "full");
                     continue;
                 }
                 if(workload::find_kind(step.kind)->listens)
@@ -788,7 +797,7 @@ std::vector<std::string> describe_checks(const plan& p)
 {
     std::vector<std::string> out;
     for(auto& s : p.steps)
-        if(s.kind != "backend-fault")
+        if(s.kind != "backend-fault" && s.kind != "storage-fault")
             out.push_back(describe_step(s) +
                           (s.from_round || s.until_round
                                ? " (rounds " + std::to_string(std::max<std::size_t>(1, s.from_round)) + " to " +

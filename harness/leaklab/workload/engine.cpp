@@ -40,16 +40,17 @@ problem only_for(const std::string& kind, const step_spec& s, const has_fn& has)
 {
     if(kind != "ws-quiet" && has("quiet_ms"))
         return std::pair{std::string("quiet_ms"), std::string("only a ws-quiet step has quiet_ms")};
-    if(kind != "http-keepalive" && has("pause_ms"))
-        return std::pair{std::string("pause_ms"), std::string("only an http-keepalive step has pause_ms")};
+    if(kind != "http-keepalive" && kind != "http-unread" && has("pause_ms"))
+        return std::pair{std::string("pause_ms"), std::string("only http-keepalive and http-unread steps have pause_ms")};
     if(has("pause_ms") && s.pause_ms >= s.op_timeout_s * 1000)
         return std::pair{std::string("pause_ms"), "must be shorter than op_timeout_s (" + std::to_string(s.op_timeout_s) + " s)"};
-    if(kind != "backend-fault" && (has("fault") || !s.fault.empty()))
-        return std::pair{std::string("fault"), std::string("only a backend-fault step has a fault")};
-    for(const char* f : {"ping_every_ms", "push_every_ms", "expect_each", "within_ms", "read_pause_ms", "receive_buffer",
-                         "expect_sequence"})
+    if(kind != "backend-fault" && kind != "storage-fault" && (has("fault") || !s.fault.empty()))
+        return std::pair{std::string("fault"), std::string("only backend-fault and storage-fault steps have a fault")};
+    for(const char* f : {"ping_every_ms", "push_every_ms", "expect_each", "within_ms", "read_pause_ms", "expect_sequence"})
         if(kind != "ws-listen" && has(f))
             return std::pair{std::string(f), "only a ws-listen step has " + std::string(f)};
+    if(kind != "ws-listen" && kind != "http-unread" && has("receive_buffer"))
+        return std::pair{std::string("receive_buffer"), std::string("only ws-listen and http-unread steps have receive_buffer")};
     if(kind != "ws-listen" && kind != "ws-quiet" && has("trigger"))
         return std::pair{std::string("trigger"), std::string("only ws-listen and ws-quiet steps have a trigger")};
     if(kind != "ws-quiet" && has("setup"))
@@ -95,6 +96,17 @@ std::vector<kind_spec> make_registry()
     r.push_back(make_kind("http-reset-reply", "send one HTTP request and reset the TCP connection before the reply: the server writes to a reset peer"));
     r.push_back(make_kind("http-keepalive", "`requests` HTTP requests on each kept-alive connection, `pause_ms` apart; a "
                                             "paced client the server drops while it waits less than twice that is a breach"));
+    r.push_back(make_kind("http-unread",
+                          "a client that stops reading: pipeline `requests` HTTP requests on one connection "
+                          "(`receive_buffer` bytes of socket buffer) and read none of the replies; `pause_ms` "
+                          "later (500 by default) a second client's request must be answered within op_timeout_s, "
+                          "or it is a breach: one stuck client must not hold up the others",
+                          false, [](const step_spec& s, const has_fn&) -> problem {
+                              if(s.concurrency > 1)
+                                  return std::pair{std::string("concurrency"),
+                                                   std::string("an http-unread step runs its clients one at a time (concurrency 1)")};
+                              return std::nullopt;
+                          }));
     r.push_back(make_kind("stall", "slowloris: connect, send part of a request, go silent; the connection stays open until the run ends", true));
     r.push_back(make_kind("idle-keepalive", "send `requests` HTTP requests on a kept-alive connection, then go silent; it stays open until the run ends", true));
     r.push_back(make_kind(
@@ -123,6 +135,16 @@ std::vector<kind_spec> make_registry()
                           [](const step_spec& s, const has_fn&) -> problem {
                               if(!(s.fault == "pass" || s.fault == "latency" || s.fault == "stall" || s.fault == "reset"))
                                   return std::pair{std::string("fault"), std::string("expected pass, latency, stall or reset")};
+                              return std::nullopt;
+                          }));
+    r.back().engine_runs = false;
+    r.push_back(make_kind("storage-fault",
+                          "fill the server's disk, as far as it can tell: `fault` full lowers the server's "
+                          "RLIMIT_FSIZE to 1 byte (SIGXFSZ ignored), so every write that grows a file fails with "
+                          "EFBIG; pass restores it. It holds until a later storage-fault step changes it",
+                          false, [](const step_spec& s, const has_fn&) -> problem {
+                              if(!(s.fault == "full" || s.fault == "pass"))
+                                  return std::pair{std::string("fault"), std::string("expected full or pass")};
                               return std::nullopt;
                           }));
     r.back().engine_runs = false;
@@ -615,6 +637,14 @@ struct engine::impl
     void request_text(std::string& out, std::string& target_out, const step_spec& st, std::uint64_t n, bool keep_alive)
     {
         std::string body = st.body.empty() ? std::string() : make_body(st.body, vars(st, n), st.body_bytes);
+        if(st.body_repeat > 1)
+        {
+            // One batch of body_repeat copies: a body bigger than any one buffer the server may read into
+            std::string one = std::move(body);
+            body.reserve(one.size() * st.body_repeat);
+            for(std::size_t i = 0; i < st.body_repeat; ++i)
+                body += one;
+        }
         out.clear();
         const std::string target = expand(st.path, vars(st, n));
         out.append(st.method).append(" ").append(target).append(" HTTP/1.1\r\nHost: 127.0.0.1:");
@@ -749,6 +779,68 @@ struct engine::impl
         held.push_back({std::move(s), steady_clock::now(), {}});
     }
 
+    // A client that stops reading: `requests` requests pipelined on one connection with a
+    // small receive buffer, none of the replies read. While it hangs, a request on a second
+    // connection must be answered in time: one stuck client must not hold up the others.
+    net::awaitable<void> http_unread_op(slot& sl, const step_spec& st, std::uint64_t n)
+    {
+        // The requests outlive this operation until their write ends (the reset below aborts it).
+        struct flood_state
+        {
+            std::string bytes;
+            net::steady_timer sent;
+            explicit flood_state(net::io_context& io) : sent(io) {}
+        };
+        auto flood = std::make_shared<flood_state>(ioc);
+        tcp::socket stuck(ioc);
+        begin(sl, stuck, st);
+        beast::error_code ec;
+        stuck.open(ep.protocol(), ec);
+        check(ec, "socket");
+        if(st.receive_buffer > 0)
+            stuck.set_option(net::socket_base::receive_buffer_size(static_cast<int>(st.receive_buffer)), ec);
+        auto [cec] = co_await stuck.async_connect(ep, net::as_tuple(use_awaitable));
+        check(cec, "connect");
+        for(std::size_t i = 0; i < st.requests; ++i)
+        {
+            request_text(sl.request, sl.target, st, n, true);
+            flood->bytes += sl.request;
+        }
+        // Send it all, reading nothing (a server that stops reading the pipeline, backpressure,
+        // leaves part of it unsent), and give the server the pause to take in what it can and
+        // to queue, or write into a full buffer, its replies; then the other client asks.
+        flood->sent.expires_after(duration_cast<steady_clock::duration>(duration<double, std::milli>(st.pause_ms > 0 ? st.pause_ms : 500)));
+        net::async_write(stuck, net::buffer(flood->bytes), [flood](beast::error_code, std::size_t) {});
+        co_await flood->sent.async_wait(net::as_tuple(use_awaitable));
+
+        tcp::socket other(ioc);
+        begin(sl, other, st);
+        try
+        {
+            auto [oec] = co_await other.async_connect(ep, net::as_tuple(use_awaitable));
+            check(oec, "connect");
+            sl.buffer.clear();
+            co_await http_exchange(sl, other, st, n, false);
+        }
+        catch(const std::exception& e)
+        {
+            if(!sl.expired)
+                throw;
+            // No answer in time while the other client hangs: the server's contract, not a failure.
+            sl.expired = false;
+            stuck.set_option(net::socket_base::linger(true, 0), ec);
+            stuck.close(ec);
+            throw op_breach("served beside a client that stopped reading",
+                            "one client pipelined " + std::to_string(st.requests) + " requests and read none of the "
+                            "replies; another client's " + st.method + " " + sl.target + " then got no answer within " +
+                            std::to_string(static_cast<long>(st.op_timeout_s * 1000)) + " ms (" + e.what() + ")");
+        }
+        // The stuck client goes with a reset: the server's pending writes to it fail.
+        stuck.set_option(net::socket_base::linger(true, 0), ec);
+        stuck.close(ec);
+        other.close(ec);
+    }
+
     net::awaitable<void> idle_keepalive_op(slot& sl, const step_spec& st, std::uint64_t n)
     {
         tcp::socket s(ioc);
@@ -848,6 +940,9 @@ struct engine::impl
              }},
             {"stall", [](impl& m, slot& sl, const step_spec& st) -> op_fn {
                  return [&m, &sl, &st](std::uint64_t n) { return m.stall_op(sl, st, n); };
+             }},
+            {"http-unread", [](impl& m, slot& sl, const step_spec& st) -> op_fn {
+                 return [&m, &sl, &st](std::uint64_t n) { return m.http_unread_op(sl, st, n); };
              }},
         };
         auto it = ops.find(st.kind);

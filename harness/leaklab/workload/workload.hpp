@@ -48,6 +48,7 @@ struct step_spec
     std::string method = "GET";       // http-*
     std::string body;                 // http-*: request body template ("{n}", "{pad}")
     std::size_t body_bytes = 0;       // http-*: "{pad}" grows so the body is this long (0 = no padding)
+    std::size_t body_repeat = 1;      // http-*: the expanded body sent this many times over, as one body (a big batch)
     // The contract of every reply: a reply that breaks it is a breach (the server answered,
     // wrongly), never a failure under an allowance.
     unsigned expect_status = 200;     // http-*: the status every reply must have
@@ -65,7 +66,7 @@ struct step_spec
     std::size_t from_round = 0;       // run only from this round on (0 = every round)
     std::size_t until_round = 0;      // run only up to this round (0 = every round)
     double quiet_ms = 0;              // ws-quiet: how long the client stays silent before each message
-    double pause_ms = 0;              // http-keepalive: how long the client waits between requests on its connection
+    double pause_ms = 0;              // http-keepalive: how long the client waits between requests on its connection; http-unread: before the second client asks
     bool expect_cached = false;       // http-*: a repeated target's body is the last one seen for it (served from a cache)
     std::size_t message_bytes = 0;    // ws-*: "{pad}" in the message grows so the message is this long
     unsigned expect_close_code = 0;   // ws-churn, ws-quiet: the last message must be refused: the server closes with this code
@@ -80,7 +81,7 @@ struct step_spec
     std::optional<trigger_spec> trigger;  // sent for each listener every round: the listener must get a message after it
     double within_ms = 2000;          // ... within this long
     double read_pause_ms = 0;         // ws-listen: each listener reads nothing for this long after it opens (a slow client)
-    std::size_t receive_buffer = 0;   // ws-listen: the listener's SO_RCVBUF in bytes (0: the kernel's)
+    std::size_t receive_buffer = 0;   // ws-listen, http-unread: the client's SO_RCVBUF in bytes (0: the kernel's)
     // ws-listen: every message is a JSON object whose integer `sequence_field` rises by exactly
     // 1 from one message to the next with the same `sequence_per` value: nothing dropped or repeated.
     std::string sequence_field, sequence_per;
