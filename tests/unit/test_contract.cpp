@@ -121,6 +121,20 @@ TEST_CASE("a bound is broken by a value out of range, a missing metric, too few 
           "coroutines_live counts at least every listener held open and comes back to at most 4 per listener held open "
           "above its baseline");
 
+    // Silent connections held open: each may keep its read and its deadline, nothing more.
+    verdict::bound idle = named("asio_ops_pending");
+    idle.max_per_held = 2;
+    verdict::bound_context four_idle;
+    four_idle.baseline = 2;
+    four_idle.held = 4;
+    CHECK_FALSE(verdict::check_bound(idle, 10.0, four_idle));
+    CHECK(*verdict::check_bound(idle, 14.0, four_idle) ==
+          "asio_ops_pending is 14 once the round's clients have gone, while 4 silent connections are held open: more "
+          "than 8 above its baseline 2 is left behind");
+    four_idle.held = 0;  // none held (or all let go): back to the baseline
+    CHECK(verdict::check_bound(idle, 3.0, four_idle));
+    CHECK(verdict::describe(idle) == "asio_ops_pending comes back to at most 2 per silent connection held open above its baseline");
+
     CHECK(verdict::describe(one_job) == "scheduled_jobs stays at 1");
     CHECK(verdict::describe(counted) == "sessions_live counts at least every listener held open");
     CHECK(verdict::describe(setups) == "deflate_streams rises between 0.1 and 0.5 per operation");
@@ -252,7 +266,7 @@ TEST_CASE("a manifest's contract: listeners, bounds, epilogue, and what is refus
     refused(lab_json(R"({ "kind": "ws-listen", "connections": 2, "with_next": true }, { "kind": "http-churn" })"),
             "a ws-listen step cannot run at the same time");
     refused(lab_json(R"({ "kind": "http-churn" })", R"( "contract": { "bounds": [ { "metric": "x" } ] },)"),
-            "a bound needs min, max, max_rise, min_step, min_per_op, max_per_op or max_per_listener");
+            "a bound needs min, max, max_rise, min_step, min_per_op, max_per_op, max_per_listener or max_per_held");
     refused(lab_json(R"({ "kind": "http-churn", "pause_ms": 100 })"), "only http-keepalive and http-unread steps have pause_ms");
     refused(lab_json(R"({ "kind": "http-churn", "receive_buffer": 4096 })"), "only ws-listen and http-unread steps have receive_buffer");
     refused(lab_json(R"({ "kind": "http-unread", "concurrency": 2 })"), "runs its clients one at a time");

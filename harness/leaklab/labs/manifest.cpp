@@ -256,7 +256,7 @@ std::vector<verdict::bound> parse_bounds(const json::value& v, const std::string
     {
         const std::string at = where + "[" + std::to_string(i) + "]";
         reader r(v.as_array()[i], at, {"metric", "min", "max", "max_rise", "min_step", "min_per_op", "max_per_op", "unit", "limit",
-                                                  "max_per_listener", "plus"});
+                                                  "max_per_listener", "max_per_held", "plus"});
         verdict::bound b;
         b.metric = r.string("metric");
         b.plus = r.strings("plus");
@@ -275,6 +275,8 @@ std::vector<verdict::bound> parse_bounds(const json::value& v, const std::string
             b.max_rise = r.number("max_rise", 0, 0, 1e18);
         if(r.has("max_per_listener"))
             b.max_per_listener = r.number("max_per_listener", 0, 0, 1e9);
+        if(r.has("max_per_held"))
+            b.max_per_held = r.number("max_per_held", 0, 0, 1e9);
         if(r.has("min_step"))
             b.min_step = r.number("min_step", 0, 0, 1e18);
         if(r.has("min_per_op"))
@@ -283,9 +285,9 @@ std::vector<verdict::bound> parse_bounds(const json::value& v, const std::string
             b.max_per_op = r.number("max_per_op", 0, -1e18, 1e18);
         b.unit = r.string("unit", verdict::describe_metric(b.metric).unit == "bytes" ? "bytes" : "");
         if(!b.min && !b.max && !b.max_rise && !b.min_listeners && !b.min_step && !b.min_per_op && !b.max_per_op &&
-           !b.max_per_listener)
-            throw manifest_error(at + ": a bound needs min, max, max_rise, min_step, min_per_op, max_per_op or "
-                                      "max_per_listener");
+           !b.max_per_listener && !b.max_per_held)
+            throw manifest_error(at + ": a bound needs min, max, max_rise, min_step, min_per_op, max_per_op, "
+                                      "max_per_listener or max_per_held");
         if(b.min && b.max && *b.min > *b.max)
             throw manifest_error(at + ": min is above max");
         out.push_back(b);

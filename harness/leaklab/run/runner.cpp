@@ -514,6 +514,10 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                 at.baseline = in(r.rounds.front());
                 at.previous = r.rounds.size() > 1 ? in(r.rounds.back()) : std::nullopt;
                 at.listeners = engine.listeners();
+                {
+                    auto h = engine.check_held();
+                    at.held = h.held - h.released;
+                }
                 at.ops = double(rec.cumulative_ops);
                 auto why = verdict::check_bound(b, in(rec), at);
                 if(why && b.limit)

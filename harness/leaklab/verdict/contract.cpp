@@ -72,6 +72,13 @@ std::string describe(const bound& b)
                       *b.max_per_listener);
         out += buf;
     }
+    if(b.max_per_held)
+    {
+        char buf[112];
+        std::snprintf(buf, sizeof buf, "%s comes back to at most %.3g per silent connection held open above its baseline",
+                      b.min_listeners || b.max_per_listener ? " and" : "", *b.max_per_held);
+        out += buf;
+    }
     if(b.min && b.max)
         out += " stays between " + value_text(*b.min, b.unit) + " and " + value_text(*b.max, b.unit);
     else if(b.min)
@@ -114,6 +121,11 @@ std::optional<std::string> check_bound(const bound& b, std::optional<double> val
         return metric + " is " + value_text(v, b.unit) + " once the round's clients have gone, while " +
                std::to_string(at.listeners) + " listeners are connected: more than " +
                value_text(*b.max_per_listener * double(at.listeners), b.unit) + " above its baseline " +
+               value_text(at.baseline.value_or(0), b.unit) + " is left behind";
+    if(b.max_per_held && v > at.baseline.value_or(0) + *b.max_per_held * double(at.held))
+        return metric + " is " + value_text(v, b.unit) + " once the round's clients have gone, while " +
+               std::to_string(at.held) + " silent connections are held open: more than " +
+               value_text(*b.max_per_held * double(at.held), b.unit) + " above its baseline " +
                value_text(at.baseline.value_or(0), b.unit) + " is left behind";
     if(b.min_step && at.previous && v - *at.previous < *b.min_step)
         return metric + " went from " + value_text(*at.previous, b.unit) + " to " + value_text(v, b.unit) +

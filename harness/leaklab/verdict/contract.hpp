@@ -43,6 +43,10 @@ struct bound
     std::optional<double> max_rise;      // ... nor rises more than this above its value at the baseline
     bool min_listeners = false;          // never below the number of ws-listen connections open
     std::optional<double> max_per_listener;  // once settled, at most this many above the baseline per ws-listen connection open
+    // Once settled, at most this many above the baseline per connection the workload holds open
+    // and silent (idle-keepalive, stall, half-open) and the server still keeps: what such a
+    // connection needs (its read and its deadline), nothing left from what it was answered.
+    std::optional<double> max_per_held;
     std::optional<double> min_step;      // rises at least this much from one sample to the next (a log that is written)
     std::optional<double> min_per_op;    // has risen at least this much per operation since the baseline
     std::optional<double> max_per_op;    // ... and at most this much (e.g. one setup per connection, not per request)
@@ -62,6 +66,7 @@ struct bound_context
     std::optional<double> baseline;
     std::optional<double> previous;
     std::size_t listeners = 0;
+    std::size_t held = 0;  // silent connections held open that the server has not let go of
     double ops = 0;
 };
 
