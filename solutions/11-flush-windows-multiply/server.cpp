@@ -32,6 +32,8 @@ class aggregates
     window current_;
     std::deque<window> store_;
     static constexpr std::size_t store_limit = 60;
+    std::uint64_t flushed_ = 0;  // readings in every window flushed so far
+    labkit::gauge& windowed_ = labkit::named_gauge("readings_windowed", "Readings in a window, open or flushed");
 
 public:
     void add(double value)
@@ -39,12 +41,14 @@ public:
         std::lock_guard lock(mutex_);
         ++current_.count;
         current_.sum += value;
+        windowed_.set(static_cast<std::int64_t>(flushed_ + current_.count));
     }
 
     // Close the current window and keep the last store_limit windows
     void flush()
     {
         std::lock_guard lock(mutex_);
+        flushed_ += current_.count;
         store_.push_back(std::exchange(current_, {}));
         if(store_.size() > store_limit)
             store_.pop_front();

@@ -256,10 +256,13 @@ std::vector<verdict::bound> parse_bounds(const json::value& v, const std::string
     {
         const std::string at = where + "[" + std::to_string(i) + "]";
         reader r(v.as_array()[i], at, {"metric", "min", "max", "max_rise", "min_step", "min_per_op", "max_per_op", "unit", "limit",
-                                                  "max_per_listener", "max_per_held", "plus"});
+                                                  "max_per_listener", "max_per_held", "plus", "ops_of"});
         verdict::bound b;
         b.metric = r.string("metric");
         b.plus = r.strings("plus");
+        b.ops_of = r.string("ops_of", "");
+        if(!b.ops_of.empty() && !r.has("min_per_op") && !r.has("max_per_op"))
+            throw manifest_error(r.path("ops_of") + ": counts the operations of min_per_op or max_per_op, and the bound has neither");
         b.limit = r.boolean("limit", false);
         if(r.has("min") && r.at("min").is_string())
         {

@@ -424,6 +424,9 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                 r.over_limits.push_back({clause, when, step, count, what});
         };
 
+        // The operations answered as expected so far, by step path (a bound's ops_of).
+        std::map<std::string, std::size_t> answered_on;
+
         // One pass over a list of steps (a round's, or the epilogue's): each step's replies
         // checked against its contract, a breach kept with when it happened.
         auto run_steps = [&](const std::vector<workload::step_spec>& steps, std::size_t round, round_record& rec,
@@ -438,6 +441,7 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                     sr.breaches = 0;
                 }
                 rec.ops += sr.ops;
+                answered_on[step.path] += sr.ops - std::min(sr.ops, sr.failed + sr.breaches);
                 rec.failed += sr.failed;
                 rec.breaches += sr.breaches;
                 rec.timed_out = rec.timed_out || sr.timed_out;
@@ -519,6 +523,13 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                     at.held = h.held - h.released;
                 }
                 at.ops = double(rec.cumulative_ops);
+                if(!b.ops_of.empty())
+                {
+                    at.ops = 0;
+                    for(auto& [path, n] : answered_on)
+                        if(path.rfind(b.ops_of, 0) == 0)
+                            at.ops += double(n);
+                }
                 auto why = verdict::check_bound(b, in(rec), at);
                 if(why && b.limit)
                     over_limit(verdict::describe(b), when, "metrics", 1, *why);

@@ -99,7 +99,8 @@ std::string describe(const bound& b)
     else if(b.max_per_op)
         std::snprintf(buf, sizeof buf, " rises at most %.3g per operation", *b.max_per_op);
     if(b.min_per_op || b.max_per_op)
-        out += std::string(b.min || b.max || b.min_listeners || b.max_rise || b.min_step ? " and" : "") + buf;
+        out += std::string(b.min || b.max || b.min_listeners || b.max_rise || b.min_step ? " and" : "") + buf +
+               (b.ops_of.empty() ? "" : " answered on " + b.ops_of);
     return out;
 }
 
@@ -141,13 +142,13 @@ std::optional<std::string> check_bound(const bound& b, std::optional<double> val
         {
             std::snprintf(buf, sizeof buf, " rose %.3g per operation over %.0f operations, less than %.3g", per_op, at.ops,
                           *b.min_per_op);
-            return metric + buf;
+            return metric + buf + (b.ops_of.empty() ? "" : " (operations answered on " + b.ops_of + ")");
         }
         if(b.max_per_op && per_op > *b.max_per_op)
         {
             std::snprintf(buf, sizeof buf, " rose %.3g per operation over %.0f operations, more than %.3g", per_op, at.ops,
                           *b.max_per_op);
-            return metric + buf;
+            return metric + buf + (b.ops_of.empty() ? "" : " (operations answered on " + b.ops_of + ")");
         }
     }
     return std::nullopt;
