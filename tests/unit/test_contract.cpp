@@ -270,6 +270,9 @@ TEST_CASE("a manifest's contract: listeners, bounds, epilogue, and what is refus
     refused(lab_json(R"({ "kind": "http-churn", "pause_ms": 100 })"), "only http-keepalive and http-unread steps have pause_ms");
     refused(lab_json(R"({ "kind": "http-churn", "receive_buffer": 4096 })"), "only ws-listen and http-unread steps have receive_buffer");
     refused(lab_json(R"({ "kind": "http-unread", "concurrency": 2 })"), "runs its clients one at a time");
+    refused(lab_json(R"({ "kind": "http-churn" })", R"( "contract": { "bounds": [ { "metric": "x", "max": 1, "ops_of": "/r" } ] },)"),
+            "counts the operations of min_per_op or max_per_op");
+    refused(lab_json(R"({ "kind": "storage-fault", "fault": "half" })"), "expected full or pass");
     refused(lab_json(R"({ "kind": "http-churn", "body_repeat": 10 })"), "repeats the body, and the step has none");
     refused(lab_json(R"({ "kind": "http-keepalive", "pause_ms": 20000 })"), "must be shorter than op_timeout_s");
     refused(lab_json(R"({ "kind": "ws-churn", "expect_cached": true })"), "only an HTTP step");
