@@ -141,7 +141,7 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
                         "method", "body", "body_bytes", "body_repeat", "expect_status", "expect_body", "reject_body", "op_timeout_s", "settle_min_ms",
                         "from_round", "until_round", "fault", "latency_ms", "quiet_ms", "expect_header",
                         "expect_gzip", "keys", "with_next", "ping_every_ms", "push_every_ms", "expect_each",
-                        "trigger", "within_ms", "message_bytes", "expect_close_code", "max_failure_rate",
+                        "trigger", "within_ms", "message_bytes", "expect_close_code", "max_failure_rate", "limit",
                         "pause_ms", "expect_cached", "setup", "read_pause_ms", "receive_buffer",
                         "expect_sequence"});
     workload::step_spec s;
@@ -183,6 +183,7 @@ workload::step_spec parse_step(const json::value& v, const std::string& where)
     s.pause_ms = r.number("pause_ms", 0, 0, 600'000);
     s.expect_cached = r.boolean("expect_cached", false);
     s.expect_header = r.string("expect_header", "");
+    s.limit = r.boolean("limit", false);
     if(r.has("max_failure_rate"))
         s.max_failure_rate = r.number("max_failure_rate", 0, 0, 1);
     s.message_bytes = r.count("message_bytes", 0, 0, 64 * 1024 * 1024);

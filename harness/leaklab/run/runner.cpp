@@ -443,11 +443,15 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                 rec.ops += sr.ops;
                 answered_on[step.path] += sr.ops - std::min(sr.ops, sr.failed + sr.breaches);
                 rec.failed += sr.failed;
-                rec.breaches += sr.breaches;
+                rec.breaches += step.limit ? 0 : sr.breaches;
                 rec.timed_out = rec.timed_out || sr.timed_out;
                 if(rec.first_error.empty() && !sr.first_error.empty())
                     rec.first_error = step.kind + ": " + sr.first_error;
-                if(sr.breaches > 0)
+                // A step whose contract is a limit (how long a cache may keep an entry): past it is a LEAK.
+                if(sr.breaches > 0 && step.limit)
+                    over_limit(sr.breach_clause + " of " + step.kind + " " + step.path, when, step.kind, sr.breaches,
+                               sr.first_breach);
+                else if(sr.breaches > 0)
                     breaches.push_back({sr.breach_clause, when, step.kind, sr.breaches, sr.first_breach});
                 // A limit on the step's failures: past it is a LEAK, kept the first time.
                 if(p.contract && step.max_failure_rate && sr.ops > 0 &&
@@ -813,7 +817,7 @@ std::vector<std::string> describe_checks(const plan& p)
     std::vector<std::string> out;
     for(auto& s : p.steps)
         if(s.kind != "backend-fault" && s.kind != "storage-fault")
-            out.push_back(describe_step(s) +
+            out.push_back(describe_step(s) + (s.limit ? " (a limit: past it is a leak)" : "") +
                           (s.from_round || s.until_round
                                ? " (rounds " + std::to_string(std::max<std::size_t>(1, s.from_round)) + " to " +
                                      (s.until_round ? std::to_string(s.until_round) : std::string("the end")) + ")"

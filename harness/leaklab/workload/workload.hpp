@@ -61,6 +61,10 @@ struct step_spec
     // A limit of the contract: in any round, at most this fraction of the step's operations may
     // fail (time out, be reset, get a 503). Going past it is a LEAK verdict, and the run goes on.
     std::optional<double> max_failure_rate;
+    // The replies' contract is a limit: a reply that breaks it is past a limit (LEAK, the run
+    // goes on), not BROKEN. Lab 16: a summary served from the cache after its age is an
+    // entry kept past how long it may be kept, as its leaky variant keeps every entry.
+    bool limit = false;
     double op_timeout_s = 10;         // one operation's deadline
     double settle_min_ms = 0;         // wait at least this long before sampling after this step
     std::size_t from_round = 0;       // run only from this round on (0 = every round)

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
@@ -41,6 +42,14 @@ void fail(beast::error_code ec, std::string_view what)
 lab::lab(net::io_context& ioc, tcp::endpoint ep, int threads, std::map<std::string, std::string> extra)
     : ioc_(ioc), endpoint_(ep), threads_(threads), extra_(std::move(extra))
 {
+}
+
+std::string lab::env_name(const std::string& name)
+{
+    std::string out = "LABKIT_";
+    for(char c : name)
+        out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
 }
 
 std::vector<std::string> lab::unused_options() const

@@ -21,6 +21,7 @@
 #include "labkit/metrics.hpp"
 #include "labkit/net.hpp"
 
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
@@ -47,20 +48,32 @@ public:
     tcp::endpoint endpoint() const { return endpoint_; }
     int threads() const { return threads_; }
 
-    // The lab's own option --name value, or the default when absent.
+    // The lab's own option --name value; else the environment's LABKIT_NAME (the name in
+    // capitals, '-' as '_': how a harness sets an option that a server which does not know
+    // it ignores, as deployments do); else the default.
     template <class T>
     T option(const std::string& name, T def)
     {
         used_.insert(name);
-        auto it = extra_.find(name);
-        if(it == extra_.end())
+        std::string text, from = "--" + name;
+        if(auto it = extra_.find(name); it != extra_.end())
+            text = it->second;
+        else if(const char* env = std::getenv(env_name(name).c_str()))
+        {
+            text = env;
+            from = env_name(name);
+        }
+        else
             return def;
-        std::istringstream in(it->second);
+        std::istringstream in(text);
         T v{};
         if(!(in >> v) || !in.eof())
-            throw usage_error("--" + name + ": cannot read '" + it->second + "'");
+            throw usage_error(from + ": cannot read '" + text + "'");
         return v;
     }
+
+    // The environment variable for an option: "cache-ttl-ms" -> "LABKIT_CACHE_TTL_MS".
+    static std::string env_name(const std::string& name);
 
     // Called on SIGTERM/SIGINT before the io_context stops.
     void on_stop(std::function<void()> fn) { stop_hooks_.push_back(std::move(fn)); }
