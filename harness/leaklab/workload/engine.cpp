@@ -784,14 +784,6 @@ struct engine::impl
     // connection must be answered in time: one stuck client must not hold up the others.
     net::awaitable<void> http_unread_op(slot& sl, const step_spec& st, std::uint64_t n)
     {
-        // The requests outlive this operation until their write ends (the reset below aborts it).
-        struct flood_state
-        {
-            std::string bytes;
-            net::steady_timer sent;
-            explicit flood_state(net::io_context& io) : sent(io) {}
-        };
-        auto flood = std::make_shared<flood_state>(ioc);
         tcp::socket stuck(ioc);
         begin(sl, stuck, st);
         beast::error_code ec;
@@ -801,17 +793,19 @@ struct engine::impl
             stuck.set_option(net::socket_base::receive_buffer_size(static_cast<int>(st.receive_buffer)), ec);
         auto [cec] = co_await stuck.async_connect(ep, net::as_tuple(use_awaitable));
         check(cec, "connect");
+        // The requests outlive this operation until their write ends (the reset below aborts it).
+        request_text(sl.request, sl.target, st, n, true);
+        auto flood = std::make_shared<std::string>();
+        flood->reserve(sl.request.size() * st.requests);
         for(std::size_t i = 0; i < st.requests; ++i)
-        {
-            request_text(sl.request, sl.target, st, n, true);
-            flood->bytes += sl.request;
-        }
+            *flood += sl.request;
         // Send it all, reading nothing (a server that stops reading the pipeline, backpressure,
         // leaves part of it unsent), and give the server the pause to take in what it can and
         // to queue, or write into a full buffer, its replies; then the other client asks.
-        flood->sent.expires_after(duration_cast<steady_clock::duration>(duration<double, std::milli>(st.pause_ms > 0 ? st.pause_ms : 500)));
-        net::async_write(stuck, net::buffer(flood->bytes), [flood](beast::error_code, std::size_t) {});
-        co_await flood->sent.async_wait(net::as_tuple(use_awaitable));
+        net::async_write(stuck, net::buffer(*flood), [flood](beast::error_code, std::size_t) {});
+        net::steady_timer pause(ioc, duration_cast<steady_clock::duration>(
+                                         duration<double, std::milli>(st.pause_ms > 0 ? st.pause_ms : 500)));
+        co_await pause.async_wait(net::as_tuple(use_awaitable));
 
         tcp::socket other(ioc);
         begin(sl, other, st);
