@@ -6,17 +6,14 @@
 #include <labkit/server.hpp>
 #include <labkit/spawn.hpp>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
 
-using net::use_awaitable;
-constexpr auto no_throw = net::as_tuple(use_awaitable);
+using labkit::no_throw;
 
 class device_session : public std::enable_shared_from_this<device_session>
 {

@@ -5,16 +5,13 @@
 #include <labkit/server.hpp>
 #include <labkit/spawn.hpp>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <memory>
 #include <string>
 
-using net::use_awaitable;
-constexpr auto no_throw = net::as_tuple(use_awaitable);
+using labkit::no_throw;
 
 // The reply to one request.
 http::response<http::string_body> handle(const http::request<http::string_body>& req, calibration& table)

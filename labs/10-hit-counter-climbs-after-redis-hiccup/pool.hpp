@@ -26,7 +26,7 @@ public:
     // An idle connection, as soon as there is one.
     net::awaitable<connection> acquire()
     {
-        auto [ec, conn] = co_await idle_.async_receive(net::as_tuple(net::use_awaitable));
+        auto [ec, conn] = co_await idle_.async_receive(labkit::no_throw);
         co_return ec ? nullptr : conn;
     }
 

@@ -3,9 +3,7 @@
 #define REDIS_HPP
 
 #include <labkit/net.hpp>
-
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <labkit/no_throw.hpp>
 
 #include <optional>
 #include <string>
@@ -25,7 +23,7 @@ public:
     // INCR key: the new count, or nothing if the backend failed.
     net::awaitable<std::optional<long long>> incr(const std::string& key)
     {
-        constexpr auto no_throw = net::as_tuple(net::use_awaitable);
+        using labkit::no_throw;
         auto command = "*2\r\n$4\r\nINCR\r\n$" + std::to_string(key.size()) + "\r\n" + key + "\r\n";
         auto [wec, wn] = co_await net::async_write(socket_, net::buffer(command), no_throw);
         if(wec)

@@ -11,8 +11,7 @@
 #include <memory>
 #include <string>
 
-using net::use_awaitable;
-constexpr auto no_throw = net::as_tuple(use_awaitable);
+using labkit::no_throw;
 
 // The reply to one request.
 net::awaitable<http::response<http::string_body>> handle(const http::request<http::string_body>& req, pool& backends)

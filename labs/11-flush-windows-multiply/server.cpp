@@ -4,9 +4,7 @@
 #include <labkit/server.hpp>
 #include <labkit/spawn.hpp>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <charconv>
 #include <chrono>
@@ -16,8 +14,7 @@
 #include <string>
 
 using namespace std::chrono_literals;
-using net::use_awaitable;
-constexpr auto no_throw = net::as_tuple(use_awaitable);
+using labkit::no_throw;
 
 // Readings summed over the current window, and the last windows flushed to the store.
 class aggregates

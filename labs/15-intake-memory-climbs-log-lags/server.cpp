@@ -16,8 +16,7 @@
 
 #include <unistd.h>
 
-using net::use_awaitable;
-constexpr auto no_throw = net::as_tuple(use_awaitable);
+using labkit::no_throw;
 namespace fs = std::filesystem;
 
 // The access log: request handlers post lines, one writer coroutine appends them.

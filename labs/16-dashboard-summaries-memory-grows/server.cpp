@@ -4,9 +4,7 @@
 #include <labkit/server.hpp>
 #include <labkit/spawn.hpp>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -17,8 +15,7 @@
 #include <string_view>
 #include <unordered_map>
 
-using net::use_awaitable;
-constexpr auto no_throw = net::as_tuple(use_awaitable);
+using labkit::no_throw;
 
 // Rendered summaries, by request target.
 class summary_cache

@@ -4,9 +4,7 @@
 #include <labkit/server.hpp>
 #include <labkit/spawn.hpp>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -16,9 +14,8 @@
 #include <string_view>
 #include <unordered_map>
 
-using net::use_awaitable;
 using namespace std::chrono_literals;
-constexpr auto no_throw = net::as_tuple(use_awaitable);
+using labkit::no_throw;
 
 // The devices online now: since when, and how many readings each has sent.
 class fleet

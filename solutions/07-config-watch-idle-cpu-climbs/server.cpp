@@ -3,10 +3,8 @@
 #include <labkit/server.hpp>
 #include <labkit/spawn.hpp>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -16,9 +14,8 @@
 #include <tuple>
 #include <unordered_map>
 
-using net::use_awaitable;
 using namespace std::chrono_literals;
-constexpr auto no_throw = net::as_tuple(use_awaitable);
+using labkit::no_throw;
 
 // The configuration revision of each device, bumped by every config push.
 class config_store

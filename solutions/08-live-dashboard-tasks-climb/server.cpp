@@ -3,11 +3,9 @@
 #include <labkit/server.hpp>
 #include <labkit/spawn.hpp>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/channel.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -15,9 +13,8 @@
 #include <string>
 #include <tuple>
 
-using net::use_awaitable;
 using namespace net::experimental::awaitable_operators;
-constexpr auto no_throw = net::as_tuple(use_awaitable);
+using labkit::no_throw;
 
 // Readings on their way to one dashboard; bounded, so a slow dashboard slows the sampling.
 using reading_queue = net::experimental::channel<void(beast::error_code, std::string)>;

@@ -32,7 +32,7 @@ public:
         connection conn;
         net::steady_timer timer(co_await net::this_coro::executor, deadline);
         // Kept whichever finishes first: a connection handed over as the deadline fires is not lost
-        co_await (receive_into(conn) || timer.async_wait(net::as_tuple(net::use_awaitable)));
+        co_await (receive_into(conn) || timer.async_wait(labkit::no_throw));
         co_return conn;
     }
 
@@ -43,7 +43,7 @@ public:
 private:
     net::awaitable<void> receive_into(connection& out)
     {
-        auto [ec, conn] = co_await idle_.async_receive(net::as_tuple(net::use_awaitable));
+        auto [ec, conn] = co_await idle_.async_receive(labkit::no_throw);
         if(!ec)
             out = std::move(conn);
     }

@@ -16,8 +16,7 @@
 #include <string>
 #include <vector>
 
-using net::use_awaitable;
-constexpr auto no_throw = net::as_tuple(use_awaitable);
+using labkit::no_throw;
 
 // Scratch buffers of a fixed size, reused from one connection to the next.
 class buffer_pool

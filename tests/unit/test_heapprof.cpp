@@ -4,9 +4,9 @@
 #include "leaklab/tools/heapprof.hpp"
 #include "leaklab/verdict/verdict.hpp"
 
-#include <catch2/catch.hpp>
+#include "captured.hpp"
 
-#include <zlib.h>
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <string>
@@ -17,15 +17,7 @@ namespace {
 
 std::string captured(const std::string& name)
 {
-    const std::string path = std::string(LEAKLAB_TEST_ROOT) + "/tests/fixtures/heapprof/" + name;
-    gzFile in = gzopen(path.c_str(), "rb");
-    REQUIRE(in != nullptr);
-    std::string text;
-    char buf[1 << 16];
-    for(int n; (n = gzread(in, buf, sizeof buf)) > 0;)
-        text.append(buf, std::size_t(n));
-    gzclose(in);
-    return text;
+    return captured_file("heapprof", name);
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 #include "leaklab/labs/build.hpp"
 #include "leaklab/process/platform.hpp"
 #include "leaklab/tools/heapprof.hpp"
+#include "leaklab/tools/tasks.hpp"
 #include "leaklab/tools/modes.hpp"
 #include "leaklab/tools/tampering.hpp"
 #include "leaklab/verdict/metrics.hpp"
@@ -14,8 +15,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <regex>
+#include <sstream>
 
 namespace leaklab::cli {
 
@@ -178,7 +181,8 @@ const tools::mode* tool_mode(const common& c)
     auto* m = tools::find_mode(c.mode);
     if(!m)
         throw usage_error("no mode \"" + c.mode + "\": the modes are " + tools::mode_names());
-    if(!c.preset.empty() && c.preset != m->preset)
+    // A mode on its own build (asan, tsan, ...) refuses another; tasks runs on a plain one.
+    if(!c.preset.empty() && !m->preset.empty() && c.preset != m->preset)
         throw usage_error("--mode " + m->name + " runs the " + m->preset + " build; --preset " + c.preset +
                           " is another (drop --preset)");
     return m;
@@ -239,6 +243,56 @@ void add_heap_growth(run::result& r, const fs::path& binary, const fs::path& log
     }
 }
 
+// The tasks mode's evidence: the two dumps of pending operations read, their stacks resolved,
+// the sites in the lab's code whose pending count grew by the threshold per operation as
+// findings, the largest that did not (and growth outside the lab's code) as notes.
+void add_pending_growth(run::result& r, const fs::path& log_dir, const fs::path& root)
+{
+    if(r.pending_dumps.size() < 2)
+    {
+        if(r.verdict != verdict::outcome::error)
+            r.notes.push_back("no diff of pending operations: the run ended before its last round");
+        return;
+    }
+    const auto& base = r.pending_dumps.front();
+    const auto& last = r.pending_dumps.back();
+    const std::size_t ops = last.cumulative_ops - base.cumulative_ops;
+    try
+    {
+        auto read = [&](const fs::path& file) {
+            std::ifstream in(file, std::ios::binary);
+            std::stringstream text;
+            text << in.rdbuf();
+            auto d = tools::parse_pending_dump(text.str());
+            tools::resolve(d, log_dir);
+            return tools::sites_of(d);
+        };
+        const auto sites = tools::growing_sites(read(base.file), read(last.file), ops);
+        std::size_t below = 0, outside = 0;
+        const auto shown_root = fs::weakly_canonical(root);
+        for(auto& s : sites)
+        {
+            const bool grows = verdict::pending_site_grows(s.per_op);
+            if(grows && s.own)
+                r.findings.push_back(tools::as_finding(s, ops));
+            // Growth no frame of the lab's code is on (a library's own work) is said, not a finding.
+            else if(grows && outside++ < 3)
+                r.notes.push_back("tasks: " + tools::describe(s, shown_root));
+            else if(!grows && s.own && below++ < 3)
+                r.notes.push_back("tasks: " + tools::describe(s, shown_root) + ", under the " +
+                                  std::to_string(verdict::pending_site_threshold()).substr(0, 4) + " per op a site must grow by");
+        }
+        r.notes.push_back("tasks: pending operations dumped after round " + std::to_string(r.warmup_rounds) +
+                          " and after the last round, " + std::to_string(ops) + " operations apart; " +
+                          std::to_string(sites.size()) + " sites grew");
+    }
+    catch(const std::exception& e)
+    {
+        r.verdict = verdict::outcome::error;
+        r.error = e.what();
+    }
+}
+
 } // namespace
 
 lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std::optional<fs::path>& source,
@@ -257,18 +311,18 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
             return out;
         }
     common cc = c;
-    if(mode)
+    if(mode && !mode->preset.empty())
         cc.preset = mode->preset;
     auto tree = labs::open_build_tree(cc.root, cc.preset, cc.build_dir, cc.quiet, cc.no_build);
     if(mode && (tree.sanitizer != mode->sanitizer || tree.allocator != mode->allocator || !tree.runner.empty()))
-        throw usage_error("--mode " + mode->name + " needs a build tree configured with the " + mode->preset +
-                          " preset; " + tree.dir.string() + " is built " +
+        throw usage_error("--mode " + mode->name + " needs a build tree configured with the " +
+                          (mode->preset.empty() ? std::string("dev (or release)") : mode->preset) + " preset; " + tree.dir.string() + " is built " +
                           (!tree.runner.empty() ? std::string("for another machine (it runs under an emulator)")
                            : tree.allocator != mode->allocator
                                ? (tree.allocator.empty() ? std::string("with glibc's allocator") : "with " + tree.allocator)
                            : tree.sanitizer.empty() ? std::string("without a sanitizer")
                                                     : "with " + tree.sanitizer) +
-                          " (drop --build-dir, or give one made with --preset " + mode->preset + ")");
+                          " (drop --build-dir, or give one made with --preset " + (mode->preset.empty() ? std::string("dev") : mode->preset) + ")");
     // A slow tool (memcheck) gets a share of the churn, unless --scale says otherwise.
     if(mode && tools::churn_scale(*mode) < 1 && !cc.scale_given)
     {
@@ -331,11 +385,15 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
         }
     }
     t.heap_profiles = mode && mode->name == "heapprof";
+    t.pending_dumps = mode && mode->name == "tasks";
+    t.live_leak_check = mode && mode->name == "lsan-live";
     report::progress prog(lab.id + " " + variant + (mode ? " (" + mode->name + ")" : ""), cc.quiet);
     out.result = run::execute(t, plan, std::ref(prog));
     prog.done();
     if(t.heap_profiles)
         add_heap_growth(out.result, binary, t.log_dir, cc.root);
+    if(t.pending_dumps)
+        add_pending_growth(out.result, t.log_dir, cc.root);
     // The server's own files, and the objects built from them: do they turn an instrument off?
     {
         std::vector<fs::path> sources;
@@ -407,7 +465,7 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
         if(r.verdict == verdict::outcome::flagged && run_verdict == verdict::outcome::error)
         {
             r.notes.push_back("the run ended early: " + r.error +
-                              (mode->name == "asan" ? " (asan stops the server at the first error it reports)"
+                              (mode->preset == "asan" ? " (asan stops the server at the first error it reports)"
                                                     : " (the tool's reports explain it)"));
             r.error.clear();
             r.clauses = 0;  // a run cut short held no clause to the end

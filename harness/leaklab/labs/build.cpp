@@ -225,8 +225,13 @@ std::filesystem::path fast_build(const build_tree& tree, const manifest& lab, co
         std::string cmd = c.command;
         boost::algorithm::replace_all(cmd, c.output, object.string());
         boost::algorithm::replace_all(cmd, solution, src.string());
-        // Debug sections compressed: half the object, for a little more time.
+        // Debug sections compressed: half the object, for a little more time. In a tree of plain
+        // builds (growth, tasks) line tables and inlined frames are all a copy's traces need:
+        // -g1 keeps both and cuts the compile by a quarter (lab 04: 7.3 s to 5.5 s), and no -g
+        // level changes the code GCC generates. The tools' trees keep their full -g.
         cmd += " -gz";
+        if(tree.sanitizer.empty() && tree.allocator.empty())
+            cmd += " -g1";
         boost::algorithm::replace_all(link, c.output, object.string());
         run_or_throw({"sh", "-c", "cd " + process::shell_quoted(c.directory) + " && " + cmd}, dir / "build.log",
                      "compiling " + std::filesystem::path(c.file).filename().string() + " of " + src.string(), timeout);

@@ -269,6 +269,7 @@ std::vector<tool> find_tools()
     program("valgrind", "memcheck: leaks and descriptors at exit (--preset valgrind)", "apt-get install valgrind");
     library("libtcmalloc", "libtcmalloc.so", "gperftools heap profiles (--preset gperf)", "apt-get install libgoogle-perftools-dev");
     program("google-pprof", "reads and diffs gperftools heap profiles", "apt-get install google-perftools");
+    program("addr2line", "reads the stacks of pending operations (--mode tasks) and sanitizer frames", "apt-get install binutils");
     program("heaptrack", "heap profiles of any dynamically linked program", "apt-get install heaptrack");
     program("qemu-aarch64", "runs the pi-aarch64 preset's servers here", "apt-get install qemu-user");
     program("qemu-arm", "runs the pi-armhf preset's servers here", "apt-get install qemu-user");

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <optional>
@@ -194,13 +195,13 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
     if(!r.findings.empty())
     {
         out << "\n" << (r.mode.empty() ? std::string("sanitizer") : r.mode) << " findings (" << r.findings.size()
-            << (r.findings.size() == 1 ? "" : r.mode == "heapprof" ? ", largest first" : ", most reported first") << "):\n";
+            << (r.findings.size() == 1 ? "" : r.mode == "heapprof" || r.mode == "tasks" ? ", largest first" : ", most reported first") << "):\n";
         for(std::size_t i = 0; i < r.findings.size() && i < 5; ++i)
         {
             const auto& f = r.findings[i];
             out << "  " << paint(f.tool + " " + f.kind, "1;31")
                 << (f.count > 1 ? "  (" + std::to_string(f.count) + " reports)" : "")
-                << (f.bytes_per_op > 0 ? "  " + f.message
+                << (f.bytes_per_op > 0 || f.tool == "tasks" ? "  " + f.message
                     : f.bytes          ? "  " + std::to_string(f.bytes) + " bytes in " + std::to_string(f.objects) + " objects"
                                        : "")
                 << '\n';
@@ -250,6 +251,12 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
             names += (names.empty() ? "" : ", ") + n;
         out << "verdict: " << paint("LEAK", "1;31") << " (" << names << (r.flagged().size() == 1 ? " keeps" : " keep")
             << " growing with every operation)\n";
+        // Counts say how many; the tasks mode says which and where (a lab server: labkit records them).
+        const auto f = r.flagged();
+        if(r.mode.empty() && !h.lab.empty() &&
+           std::any_of(f.begin(), f.end(), [](auto& n) { return n == "asio_ops_pending" || n == "coroutines_live"; }))
+            out << "next: add --mode tasks to this command: it lists the pending operations and coroutines by the line "
+                   "that started them\n";
     }
     else if(r.verdict == verdict::outcome::clean)
         out << "verdict: " << paint("CLEAN", "1;32") << " (no metric keeps growing with the operations)\n";

@@ -279,6 +279,20 @@ heap_profile write_heap_profile(std::optional<std::uint16_t> metrics_port, const
     return {name, body, ops};
 }
 
+// Asks the server for its pending operations (labkit's admin call) and saves them in the log folder.
+heap_profile save_pending_dump(std::optional<std::uint16_t> metrics_port, const std::filesystem::path& log_dir,
+                               const std::string& name, std::size_t ops)
+{
+    if(!metrics_port)
+        throw std::runtime_error("a dump of pending operations needs the server's metrics endpoint, and it has none");
+    const auto body = sample::http_get(*metrics_port, "/pending-ops", std::chrono::milliseconds(30000));
+    std::error_code ec;
+    std::filesystem::create_directories(log_dir, ec);
+    const auto file = log_dir / ("pending." + name + ".txt");
+    std::ofstream(file, std::ios::binary) << body;
+    return {name, file, ops};
+}
+
 } // namespace
 
 result execute(const target& t, const plan& p, const progress_fn& progress)
@@ -618,6 +632,8 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                 // The heap profile the growth is measured from: written once the warm-up rounds settled.
                 if(t.heap_profiles && round == std::max<std::size_t>(1, p.warmup_rounds))
                     r.heap_profiles.push_back(write_heap_profile(metrics_port, "base", r.ops_total));
+                if(t.pending_dumps && round == std::max<std::size_t>(1, p.warmup_rounds))
+                    r.pending_dumps.push_back(save_pending_dump(metrics_port, t.log_dir, "base", r.ops_total));
 
                 // A server that broke its contract is not measured further: the verdict is that.
                 if(!round_breaches.empty())
@@ -683,6 +699,15 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
         // The last profile, once the last round settled (before the epilogue, whose work is not the churn).
         if(t.heap_profiles && !crashed && r.heap_profiles.size() == 1)
             r.heap_profiles.push_back(write_heap_profile(metrics_port, "final", r.rounds.back().cumulative_ops));
+        // LeakSanitizer's check while the server still runs, once the last round settled.
+        if(t.live_leak_check && !crashed && metrics_port)
+        {
+            const auto answer = sample::http_post(*metrics_port, "/leak-check", std::chrono::milliseconds(120000));
+            r.notes.push_back("LeakSanitizer's check while the server ran, after the last round: " +
+                              answer.substr(0, answer.find('\n')));
+        }
+        if(t.pending_dumps && !crashed && r.pending_dumps.size() == 1)
+            r.pending_dumps.push_back(save_pending_dump(metrics_port, t.log_dir, "final", r.rounds.back().cumulative_ops));
 
         // After the last round: the listeners' last look (the newest triggers get their time),
         // then the epilogue's steps, which must be served as the contract says.

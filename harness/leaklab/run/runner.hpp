@@ -30,9 +30,12 @@ struct target
     bool process_tree = false;             // measure the command's whole process tree (probe)
     bool heap_agent = false;               // preload the heap agent where it can load (probe)
     bool heap_profiles = false;            // ask the server (labkit) for a heap profile after the warm-up and the last round
+    bool pending_dumps = false;            // ask the server (labkit) for its pending operations at the same two moments
+    bool live_leak_check = false;          // ask the server (labkit, asan build) for LeakSanitizer's check after the last round
 };
 
-// A heap profile the server wrote on the admin call (labkit/heap_profile.hpp).
+// A heap profile the server wrote on the admin call (labkit/heap_profile.hpp), or a dump of
+// its pending operations (labkit/pending.hpp) saved in the run's log folder.
 struct heap_profile
 {
     std::string name;                      // "base" (after the warm-up rounds) or "final" (after the last round)
@@ -118,6 +121,7 @@ struct result
     std::vector<std::string> tool_reports;  // sanitizer SUMMARY lines the server printed (at exit, usually)
     std::vector<tools::finding> findings;   // the sanitizers' reports, parsed (tools/sanitizer.hpp)
     std::vector<heap_profile> heap_profiles;  // the profiles written, in order (target::heap_profiles)
+    std::vector<heap_profile> pending_dumps;  // the pending-operation dumps saved, in order (target::pending_dumps)
     std::string mode;               // "" (growth), or the tool mode the run was made in: "asan", "tsan"
     std::string skipped;            // why a tool mode could not run here (the verdict is then skipped)
     std::string blind;              // why a clean-looking run in a tool mode cannot clear the server (inconclusive)

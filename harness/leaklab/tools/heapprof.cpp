@@ -33,15 +33,6 @@ bool parse_stack_line(const std::string& line, std::optional<std::int64_t>& byte
     return true;
 }
 
-// "1,213,500"
-std::string grouped(std::int64_t v)
-{
-    std::string digits = std::to_string(v < 0 ? -v : v);
-    for(int i = int(digits.size()) - 3; i > 0; i -= 3)
-        digits.insert(std::size_t(i), ",");
-    return (v < 0 ? "-" : "") + digits;
-}
-
 std::string per_op_text(double v)
 {
     char buf[32];

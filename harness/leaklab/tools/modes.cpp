@@ -9,10 +9,14 @@ const std::vector<mode>& modes()
     static const std::vector<mode> all = {
         {"growth", "", "", "", "the trend verdict: counts and memory after every round, on any build (the default)"},
         {"asan", "asan", "address", "", "AddressSanitizer, LeakSanitizer at exit and UBSan: use after free, out of scope, leaks, UB"},
+        {"lsan-live", "asan", "address", "", "LeakSanitizer while the server runs: a check on an admin call after the last "
+                                             "round, before the server stops (no check at exit)"},
         {"tsan", "tsan", "thread", "", "ThreadSanitizer: data races, with both threads' stacks"},
         {"valgrind", "valgrind", "", "", "memcheck: lost blocks, invalid reads and writes, descriptors open at exit (slow: a quarter of the churn)"},
         {"heapprof", "gperf", "", "tcmalloc", "tcmalloc's heap profiler: a profile after the warm-up and one after the last round, diffed "
                                   "with google-pprof --base; the sites in the lab's code that grow per operation"},
+        {"tasks", "", "", "", "what is pending and where: labkit records each pending operation and coroutine with its stacks, "
+                              "dumps them after the warm-up and after the last round; the sites in the lab's code that grow per operation"},
     };
     return all;
 }
@@ -69,16 +73,23 @@ std::string unavailable(const mode& m, const host& h)
 {
     if(m.name == "growth")
         return "";
+    if(m.name == "tasks" && !have(h, "addr2line"))
+        return "no addr2line to read the pending operations' stacks (Debian: binutils)";
     if(h.platform.emulated)
         return m.name == "heapprof" ? "leaklab runs emulated (qemu-user): google-pprof cannot read the emulated server's stacks"
+               : m.name == "tasks"  ? "leaklab runs emulated (qemu-user): addr2line cannot read the emulated server's stacks"
                                     : "leaklab runs emulated (qemu-user): the sanitizers' runtimes do not run under it";
-    if(m.name == "asan")
+    if(m.name == "asan" || m.name == "lsan-live")
     {
         if(!have(h, "libasan"))
             return "no ASan runtime (libasan): g++ ships it (Debian: libasan8)";
         if(h.platform.arch == "aarch64" && h.platform.va_bits > 0 && h.platform.va_bits <= 39)
             return "a 39-bit virtual address space: ASan cannot map its shadow memory";
     }
+    // The live check is LeakSanitizer alone: where it cannot run, the mode has nothing to run.
+    if(m.name == "lsan-live")
+        if(auto why = limited(*find_mode("asan"), h); !why.empty())
+            return why;
     if(m.name == "valgrind" && !have(h, "valgrind"))
         return "no valgrind (Debian: valgrind)";
     if(m.name == "heapprof" && !have(h, "libtcmalloc"))
@@ -106,6 +117,13 @@ std::vector<std::string> environment(const mode& m, const std::filesystem::path&
     const std::string dir = log_dir.string();
     // Every option that decides what gets reported is set here: the environment wins over a
     // __asan_default_options (or the like) compiled into the server.
+    // lsan-live: LeakSanitizer checks on the admin call only, not again at exit.
+    if(m.name == "lsan-live")
+        return {"ASAN_OPTIONS=log_path=" + dir + "/asan:detect_leaks=1:leak_check_at_exit=0"
+                    ":symbolize=1:print_summary=1:halt_on_error=1:exitcode=1:quarantine_size_mb=256"
+                    ":print_suppressions=1:allow_user_segv_handler=0",
+                "UBSAN_OPTIONS=log_path=" + dir + "/ubsan:print_stacktrace=1:symbolize=1:halt_on_error=1",
+                "LSAN_OPTIONS=log_path=" + dir + "/asan:print_suppressions=1:report_objects=0"};
     if(m.name == "asan")
         return {"ASAN_OPTIONS=log_path=" + dir + "/asan:detect_leaks=" + (limited(m, h).empty() ? "1" : "0") +
                     ":symbolize=1:print_summary=1:halt_on_error=1:exitcode=1:quarantine_size_mb=256"
@@ -117,6 +135,9 @@ std::vector<std::string> environment(const mode& m, const std::filesystem::path&
     if(m.name == "heapprof")
         return {"LEAKLAB_HEAPPROF=" + dir + "/heapprof", "HEAP_PROFILE_ALLOCATION_INTERVAL=0",
                 "HEAP_PROFILE_INUSE_INTERVAL=0", "HEAP_PROFILE_TIME_INTERVAL=0"};
+    // labkit records pending operations with their stacks only when asked (labkit/pending.hpp).
+    if(m.name == "tasks")
+        return {"LEAKLAB_TASKS=1"};
     if(m.name == "tsan")
         return {"TSAN_OPTIONS=log_path=" + dir + "/tsan:symbolize=1:second_deadlock_stack=1:report_bugs=1"
                 ":halt_on_error=0:exitcode=66:report_thread_leaks=1:report_signal_unsafe=1"};

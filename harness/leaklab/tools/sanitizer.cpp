@@ -234,24 +234,88 @@ std::vector<finding> parse_reports(std::string_view text)
     return out;
 }
 
+namespace {
+
+// The program's own frames a runtime left as (module+0xoffset): not the system's libraries.
+bool needs_symbols(const frame& f)
+{
+    return f.file.empty() && !f.module.empty() && f.module.find(".so") == std::string::npos &&
+           f.module.rfind("/lib", 0) != 0 && f.module.rfind("/usr/", 0) != 0;
+}
+
+// A return address points after its call: look up the byte before (not for the top frame).
+std::uint64_t lookup_address(const frame& f)
+{
+    return f.index == 0 ? f.offset : f.offset - 1;
+}
+
+} // namespace
+
+void parse_addr2line(std::string_view output, const std::string& module, symbol_table& into)
+{
+    std::istringstream in{std::string(output)};
+    std::uint64_t at = 0;
+    bool have = false;
+    std::string line, fn;
+    while(std::getline(in, line))
+    {
+        if(starts_with(line, "0x") && line.find(' ') == std::string::npos)
+        {
+            at = to_u64(std::string_view(line).substr(2), 16);
+            have = true;
+            continue;
+        }
+        if(!have || !std::getline(in, fn))
+            break;
+        // line is the function, fn the "file:line (discriminator N)"
+        frame f;
+        f.function = line;
+        std::string loc = fn.substr(0, fn.find(' '));
+        if(!file_line(loc, f.file, f.line) || f.file == "??")
+            f.file.clear();
+        f.module = module;
+        f.offset = at;
+        into[{module, at}].push_back(f);
+    }
+}
+
+void apply_symbols(std::vector<finding>& findings, const symbol_table& resolved)
+{
+    for(auto& fnd : findings)
+        for(auto& s : fnd.stacks)
+        {
+            std::vector<frame> frames;
+            for(auto& f : s.frames)
+            {
+                auto it = needs_symbols(f) ? resolved.find({f.module, lookup_address(f)}) : resolved.end();
+                if(it == resolved.end() || std::none_of(it->second.begin(), it->second.end(), [](auto& r) { return !r.file.empty(); }))
+                {
+                    frames.push_back(f);
+                    continue;
+                }
+                for(auto r : it->second)
+                {
+                    r.index = f.index;
+                    r.offset = f.offset;
+                    frames.push_back(r);
+                }
+            }
+            s.frames = std::move(frames);
+        }
+}
+
 void symbolize(std::vector<finding>& findings, const fs::path& work_dir)
 {
     // The program's own frames the runtime left as (module+0xoffset), by module.
     std::map<std::string, std::vector<std::uint64_t>> wanted;
-    auto needs = [](const frame& f) {
-        return f.file.empty() && !f.module.empty() && f.module.find(".so") == std::string::npos &&
-               f.module.rfind("/lib", 0) != 0 && f.module.rfind("/usr/", 0) != 0;
-    };
-    // A return address points after its call: look up the byte before (not for the top frame).
-    auto address = [](const frame& f) { return f.index == 0 ? f.offset : f.offset - 1; };
     for(auto& fnd : findings)
         for(auto& s : fnd.stacks)
             for(auto& f : s.frames)
-                if(needs(f) && fs::exists(f.module))
-                    wanted[f.module].push_back(address(f));
+                if(needs_symbols(f) && fs::exists(f.module))
+                    wanted[f.module].push_back(lookup_address(f));
     if(wanted.empty())
         return;
-    std::map<std::pair<std::string, std::uint64_t>, std::vector<frame>> resolved;
+    symbol_table resolved;
     std::error_code ec;
     fs::create_directories(work_dir, ec);
     std::size_t n = 0;
@@ -268,54 +332,10 @@ void symbolize(std::vector<finding>& findings, const fs::path& work_dir)
         }
         const auto output = process::capture_command(argv, work_dir / ("addr2line." + std::to_string(n++) + ".txt"),
                                                      std::chrono::seconds(60));
-        if(!output)
-            continue;
-        std::istringstream in(*output);
-        std::uint64_t at = 0;
-        bool have = false;
-        std::string line, fn;
-        while(std::getline(in, line))
-        {
-            if(starts_with(line, "0x") && line.find(' ') == std::string::npos)
-            {
-                at = to_u64(std::string_view(line).substr(2), 16);
-                have = true;
-                continue;
-            }
-            if(!have || !std::getline(in, fn))
-                break;
-            // line is the function, fn the "file:line (discriminator N)"
-            frame f;
-            f.function = line;
-            std::string loc = fn.substr(0, fn.find(' '));
-            if(!file_line(loc, f.file, f.line) || f.file == "??")
-                f.file.clear();
-            f.module = module;
-            f.offset = at;
-            resolved[{module, at}].push_back(f);
-        }
+        if(output)
+            parse_addr2line(*output, module, resolved);
     }
-    for(auto& fnd : findings)
-        for(auto& s : fnd.stacks)
-        {
-            std::vector<frame> frames;
-            for(auto& f : s.frames)
-            {
-                auto it = needs(f) ? resolved.find({f.module, address(f)}) : resolved.end();
-                if(it == resolved.end() || std::none_of(it->second.begin(), it->second.end(), [](auto& r) { return !r.file.empty(); }))
-                {
-                    frames.push_back(f);
-                    continue;
-                }
-                for(auto r : it->second)
-                {
-                    r.index = f.index;
-                    r.offset = f.offset;
-                    frames.push_back(r);
-                }
-            }
-            s.frames = std::move(frames);
-        }
+    apply_symbols(findings, resolved);
 }
 
 bool own_code(const frame& f)
@@ -431,11 +451,20 @@ std::string short_function(std::string_view name)
         else if(angle == 0 && paren == 0)
             out += c;
     }
-    // "{lambda#1}" keeps its number; a trailing " const" goes.
-    for(std::string_view tail : {" const", " &&", " &"})
+    // "{lambda#1}" keeps its number; a trailing " const" goes, and so does the " [clone .actor]"
+    // GCC gives the function a coroutine's body is compiled into.
+    for(std::string_view tail : {" [clone .actor]", " const", " &&", " &"})
         if(out.size() > tail.size() && out.compare(out.size() - tail.size(), tail.size(), tail) == 0)
             out.erase(out.size() - tail.size());
     return out;
+}
+
+std::string grouped(std::int64_t v)
+{
+    std::string digits = std::to_string(v < 0 ? -v : v);
+    for(int i = int(digits.size()) - 3; i > 0; i -= 3)
+        digits.insert(std::size_t(i), ",");
+    return (v < 0 ? "-" : "") + digits;
 }
 
 std::string where(const frame& f, const fs::path& root)
@@ -444,7 +473,8 @@ std::string where(const frame& f, const fs::path& root)
     const std::string prefix = root.empty() ? std::string() : (root.string().back() == '/' ? root.string() : root.string() + "/");
     if(!prefix.empty() && file.rfind(prefix, 0) == 0)
         file = file.substr(prefix.size());
-    std::string out = file.empty() ? std::string() : file + ":" + std::to_string(f.line);
+    // Line 0: the file is known and the line is not.
+    std::string out = file.empty() ? std::string() : f.line == 0 ? file : file + ":" + std::to_string(f.line);
     const auto fn = short_function(f.function);
     if(!fn.empty())
         out += (out.empty() ? "" : " in ") + fn;
@@ -474,7 +504,7 @@ std::string headline(const finding& f, const fs::path& root)
     }
     else if(!f.message.empty())
         out += ": " + f.message;
-    if(f.bytes_per_op > 0)
+    if(f.bytes_per_op > 0 || f.tool == "tasks")
         out += " (" + f.message + ")";
     else if(f.bytes)
         out += " (" + std::to_string(f.bytes) + " bytes in " + std::to_string(f.objects) + " objects)";

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,13 @@ std::vector<finding> parse_reports(std::string_view text);
 // time; libraries of the system are left as they are. work_dir holds addr2line's output.
 void symbolize(std::vector<finding>& findings, const std::filesystem::path& work_dir);
 
+// What addr2line said of a binary's addresses: (module, address) -> the frame's inlined chain,
+// innermost first. parse_addr2line reads `addr2line -C -f -i -a` output into it; apply_symbols
+// puts it in the frames it names (symbolize does both, around running addr2line).
+using symbol_table = std::map<std::pair<std::string, std::uint64_t>, std::vector<frame>>;
+void parse_addr2line(std::string_view output, const std::string& module, symbol_table& into);
+void apply_symbols(std::vector<finding>& findings, const symbol_table& table);
+
 // Whether a frame is in the server's own code: a file outside the system's headers and
 // sources and outside labkit, the support library every lab links.
 bool own_code(const frame& f);
@@ -72,6 +80,9 @@ std::vector<finding> merge(std::vector<finding> findings);
 
 // "feed_session::on_read::{lambda#1}": a function without its template arguments and parameters.
 std::string short_function(std::string_view name);
+
+// 1213500 -> "1,213,500"
+std::string grouped(std::int64_t v);
 
 // "server.cpp:126 in feed_session::on_commit", paths shortened by dropping `root/`.
 std::string where(const frame& f, const std::filesystem::path& root = {});

@@ -168,6 +168,16 @@ bool heap_site_grows(double bytes_per_op)
     return bytes_per_op >= heap_site_threshold();
 }
 
+double pending_site_threshold()
+{
+    return describe_metric("asio_ops_pending").rule.per_op_threshold;
+}
+
+bool pending_site_grows(double per_op)
+{
+    return per_op >= pending_site_threshold();
+}
+
 outcome with_blind_spot(outcome run, bool leak_metrics_unjudged)
 {
     return run == outcome::clean && leak_metrics_unjudged ? outcome::inconclusive : run;

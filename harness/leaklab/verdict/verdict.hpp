@@ -90,6 +90,13 @@ outcome with_tool_reports(outcome run, std::size_t reports);
 double heap_site_threshold();
 bool heap_site_grows(double bytes_per_op);
 
+// The tasks mode: a site in the server's own code whose pending operations (or live coroutines)
+// are more after the last round than after the warm-up grows with the load when the difference
+// per operation reaches asio_ops_pending's own threshold in the catalog (0.01 per op, one in a
+// hundred). Both dumps are taken at rest after a settle, as the count is read.
+double pending_site_threshold();
+bool pending_site_grows(double per_op);
+
 // A server whose own code turns an instrument off or fakes one (tools/tampering.hpp) is
 // flagged in every mode, growth included: what the instrument then says is not evidence.
 outcome with_tampering(outcome run, std::size_t tamperings);

@@ -1,6 +1,8 @@
 #include "labkit/server.hpp"
 #include "labkit/handler_tracking.hpp"
 #include "labkit/heap_profile.hpp"
+#include "labkit/leak_check.hpp"
+#include "labkit/pending.hpp"
 #include "labkit/settings.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -205,6 +207,24 @@ net::awaitable<void> metrics_session(tcp::socket socket)
             res.set(http::field::content_type, "text/plain");
             res.body() = a.body;
         }
+        else if(req.target() == "/leak-check")
+        {
+            // An admin call: LeakSanitizer's check now, its report in the run's log (labkit/leak_check.hpp).
+            auto a = req.method() == http::verb::post ? check_leaks_now()
+                                                      : leak_check_answer{405, "try POST /leak-check\n"};
+            res.result(static_cast<http::status>(a.status));
+            res.set(http::field::content_type, "text/plain");
+            res.body() = std::move(a.body);
+        }
+        else if(req.target() == "/pending-ops")
+        {
+            // An admin call: the pending operations by kind and stack (labkit/pending.hpp).
+            auto a = req.method() == http::verb::get ? tracking::dump_pending()
+                                                     : tracking::pending_answer{405, "try GET /pending-ops\n"};
+            res.result(static_cast<http::status>(a.status));
+            res.set(http::field::content_type, "text/plain");
+            res.body() = std::move(a.body);
+        }
         else
         {
             res.result(http::status::not_found);
@@ -330,6 +350,8 @@ int run(int argc, char* argv[], std::function<void(lab&)> setup)
 
     // The heap profiler, when leaklab's heapprof mode asks for it, sees every allocation of the lab.
     start_heap_profiler();
+    // Pending operations recorded with their stacks, when leaklab's tasks mode asks for it.
+    tracking::start_recording();
 
     net::io_context ioc{opt.threads};
     net::io_context metrics_ioc{1};

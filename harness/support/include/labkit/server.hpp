@@ -20,6 +20,7 @@
 
 #include "labkit/metrics.hpp"
 #include "labkit/net.hpp"
+#include "labkit/no_throw.hpp"
 
 #include <cstdlib>
 #include <functional>
