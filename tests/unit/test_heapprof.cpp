@@ -2,6 +2,7 @@
 // from this kit's own runs (tests/fixtures/heapprof): lab 04's leaky server, and lab 03's
 // solution with the "tombstones" wrong fix, whose growth is under the threshold.
 #include "leaklab/tools/heapprof.hpp"
+#include "leaklab/verdict/sites.hpp"
 #include "leaklab/verdict/verdict.hpp"
 
 #include "captured.hpp"
@@ -9,7 +10,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
+#include <vector>
 
 using namespace leaklab;
 
@@ -97,4 +100,45 @@ TEST_CASE("heapprof: growth on stacks that never reach the lab's code, the profi
     CHECK(again.bytes == other.bytes);
     CHECK(again.site.function == other.site.function);
     CHECK(again.site.function != "GetHeapProfile");
+}
+
+TEST_CASE("heapprof series: every profile of lab 07's leaky run, read raw, gives each site's bytes")
+{
+    // tests/fixtures/heapprof/series-07: the profiles after rounds 1 to 12 of `leaklab check 07
+    // --variant leaky --mode heapprof`, and pprof's diff of the first and the last.
+    const std::vector<double> ops = {454, 906, 1358, 1810, 2262, 2714, 3166, 3618, 4070, 4522, 4974, 5426};
+    std::vector<tools::raw_profile> profiles;
+    for(int round = 1; round <= 12; ++round)
+    {
+        char name[64];
+        std::snprintf(name, sizeof name, "series-07/heapprof.round-%02d.heap.gz", round);
+        profiles.push_back(tools::parse_raw_profile(captured(name)));
+    }
+    REQUIRE(profiles.front().size() > 100);
+    const auto stacks = tools::parse_pprof_stacks(captured("series-07/pprof-round-01-round-12.txt.gz"));
+    const auto sites = tools::growing_sites(stacks, 4972);
+    REQUIRE(sites.size() == 6);
+    CHECK(sites[0].site.line == 146);
+    CHECK(sites[0].site.function.rfind("serve_connection", 0) == 0);  // "[clone .actor]": a coroutine
+    std::size_t leaks = 0;
+    for(auto& s : sites)
+    {
+        // pprof's stacks are found in the raw profiles (a caller's address is pprof's plus one):
+        // the raw bytes of the last profile less the first are what pprof's diff says.
+        CHECK(tools::bytes_at(s, profiles.back()) - tools::bytes_at(s, profiles.front()) == s.bytes);
+        std::vector<double> series;
+        for(auto& p : profiles)
+            series.push_back(double(tools::bytes_at(s, p)));
+        leaks += verdict::judge_site("heap_bytes", ops, series, sites.size()).grows;
+    }
+    // The watch sessions kept with everything they hold: every site grows round after round.
+    CHECK(leaks == sites.size());
+    // A raw profile's header is required; an address line is a stack, MAPPED_LIBRARIES ends them.
+    CHECK_THROWS(tools::parse_raw_profile("Total: 12 B\n"));
+    const auto p = tools::parse_raw_profile("heap profile:    2:    96 [    2:    96] @ heapprofile\n"
+                                            "     1:    64 [     1:    64] @ 0x10 0x20\n"
+                                            "     1:    32 [     1:    32] @ 0x11 0x21\n"
+                                            "MAPPED_LIBRARIES:\n 1: 8 @ 0x99\n");
+    CHECK(p.size() == 2);
+    CHECK(p.at({0x10, 0x20}) == 64);
 }

@@ -66,6 +66,10 @@ TEST_CASE("tasks sites: lab 01's heartbeat timer comes first, created in session
     CHECK(top.final_count - top.base == 5500);
     CHECK(top.per_op == Approx(1.0));
     CHECK(verdict::pending_site_grows(top.per_op));
+    // Each dump's count on a site: what the series verdict/sites.hpp judges is made of.
+    CHECK(tools::count_at(top, sites("01", "base")) == top.base);
+    CHECK(tools::count_at(top, sites("01", "final")) == top.final_count);
+    CHECK(tools::count_at(top, {}) == 0);
     // The listeners' reads, held the whole run, do not grow.
     for(auto& s : grew)
         CHECK((s.kind != "socket.async_receive" || !verdict::pending_site_grows(s.per_op)));

@@ -7,6 +7,7 @@
 #include "leaklab/tools/modes.hpp"
 #include "leaklab/tools/tampering.hpp"
 #include "leaklab/verdict/metrics.hpp"
+#include "leaklab/verdict/sites.hpp"
 #include "leaklab/workload/workload.hpp"
 
 #include <unistd.h>
@@ -203,8 +204,23 @@ void relative_to_root(std::vector<tools::finding>& findings, const fs::path& roo
                     fr.file = fr.file.substr(prefix.size());
 }
 
-// The heapprof mode's evidence: the two profiles diffed, the sites in the lab's code that grew
-// by the threshold per operation as findings, the largest that did not as a note.
+// The rule the run judged a metric by: the catalog's, with the lab's own threshold and the
+// alpha the run applied. A site of that metric is held to it (verdict/sites.hpp).
+verdict::metric_rule rule_in_run(const run::result& r, const std::string& name)
+{
+    auto rule = verdict::describe_metric(name).rule;
+    for(auto& m : r.metrics)
+        if(m.name == name && m.judged)
+        {
+            rule.per_op_threshold = m.threshold;
+            rule.alpha = m.alpha;
+        }
+    return rule;
+}
+
+// The heapprof mode's evidence: the first and last profiles diffed (their stacks named by
+// pprof), each site in the lab's code that grew judged over every profile of the run
+// (verdict/sites.hpp): those that keep growing as findings, the largest others as notes.
 void add_heap_growth(run::result& r, const fs::path& binary, const fs::path& log_dir, const fs::path& root)
 {
     if(r.heap_profiles.size() < 2)
@@ -220,21 +236,35 @@ void add_heap_growth(run::result& r, const fs::path& binary, const fs::path& log
     {
         const auto stacks = tools::diff_profiles(binary, base.file, last.file, log_dir);
         auto sites = tools::growing_sites(stacks, ops);
+        // Every profile's bytes on each site: the series it is judged on.
+        std::vector<tools::raw_profile> profiles;
+        std::vector<double> at_ops;
+        for(auto& p : r.heap_profiles)
+        {
+            profiles.push_back(tools::read_raw_profile(p.file));
+            at_ops.push_back(double(p.cumulative_ops));
+        }
         std::size_t below = 0;
+        const auto shown_root = fs::weakly_canonical(root);
         for(auto& s : sites)
-            if(verdict::heap_site_grows(s.bytes_per_op))
+        {
+            std::vector<double> series;
+            for(auto& p : profiles)
+                series.push_back(double(tools::bytes_at(s, p)));
+            const auto j = verdict::judge_site(rule_in_run(r, "heap_bytes"), at_ops, series, sites.size());
+            if(j.grows)
                 r.findings.push_back(tools::as_finding(s, ops));
             else if(below++ < 3)
-                r.notes.push_back("heapprof: " + tools::describe(s, fs::weakly_canonical(root)) + ", under the " +
-                                  std::to_string(int(verdict::heap_site_threshold())) + " B/op a site must grow by");
+                r.notes.push_back("heapprof: " + tools::describe(s, shown_root) + ", not a leak: " + j.reason);
+        }
         // Growth past the threshold no frame of the lab's code is on (memory a library allocates
         // from its own handlers): said, not a finding, since no line of the lab can be named.
         if(auto other = tools::outside_own(stacks, ops); verdict::heap_site_grows(other.bytes_per_op))
             r.notes.push_back("heapprof: outside the lab's code (stacks that never reach it), the most at " +
                               tools::describe(other) + " in all");
-        r.notes.push_back("heapprof: profiles after round " + std::to_string(r.warmup_rounds) + " and after the last round, " +
-                          std::to_string(ops) + " operations apart; " + std::to_string(sites.size()) +
-                          " sites in the lab's code grew");
+        r.notes.push_back("heapprof: " + std::to_string(profiles.size()) + " profiles, after round " +
+                          std::to_string(r.warmup_rounds) + " to after the last, " + std::to_string(ops) +
+                          " operations apart; " + std::to_string(sites.size()) + " sites in the lab's code grew");
     }
     catch(const std::exception& e)
     {
@@ -243,9 +273,10 @@ void add_heap_growth(run::result& r, const fs::path& binary, const fs::path& log
     }
 }
 
-// The tasks mode's evidence: the two dumps of pending operations read, their stacks resolved,
-// the sites in the lab's code whose pending count grew by the threshold per operation as
-// findings, the largest that did not (and growth outside the lab's code) as notes.
+// The tasks mode's evidence: every dump of pending operations read and their stacks resolved,
+// each site in the lab's code whose count grew from the first dump to the last judged over all
+// of them (verdict/sites.hpp): those that keep growing as findings; the largest others (and
+// growth outside the lab's code) as notes.
 void add_pending_growth(run::result& r, const fs::path& log_dir, const fs::path& root)
 {
     if(r.pending_dumps.size() < 2)
@@ -259,32 +290,40 @@ void add_pending_growth(run::result& r, const fs::path& log_dir, const fs::path&
     const std::size_t ops = last.cumulative_ops - base.cumulative_ops;
     try
     {
-        auto read = [&](const fs::path& file) {
-            std::ifstream in(file, std::ios::binary);
+        std::vector<tools::pending_dump> dumps;
+        std::vector<double> at_ops;
+        for(auto& d : r.pending_dumps)
+        {
+            std::ifstream in(d.file, std::ios::binary);
             std::stringstream text;
             text << in.rdbuf();
-            auto d = tools::parse_pending_dump(text.str());
-            tools::resolve(d, log_dir);
-            return tools::sites_of(d);
-        };
-        const auto sites = tools::growing_sites(read(base.file), read(last.file), ops);
+            dumps.push_back(tools::parse_pending_dump(text.str()));
+            at_ops.push_back(double(d.cumulative_ops));
+        }
+        tools::resolve(dumps, log_dir);
+        std::vector<std::vector<tools::pending_site>> at;
+        for(auto& d : dumps)
+            at.push_back(tools::sites_of(d));
+        const auto sites = tools::growing_sites(at.front(), at.back(), ops);
         std::size_t below = 0, outside = 0;
         const auto shown_root = fs::weakly_canonical(root);
         for(auto& s : sites)
         {
-            const bool grows = verdict::pending_site_grows(s.per_op);
-            if(grows && s.own)
+            std::vector<double> series;
+            for(auto& d : at)
+                series.push_back(double(tools::count_at(s, d)));
+            const auto j = verdict::judge_site(rule_in_run(r, "asio_ops_pending"), at_ops, series, sites.size());
+            if(j.grows && s.own)
                 r.findings.push_back(tools::as_finding(s, ops));
             // Growth no frame of the lab's code is on (a library's own work) is said, not a finding.
-            else if(grows && outside++ < 3)
+            else if(j.grows && outside++ < 3)
                 r.notes.push_back("tasks: " + tools::describe(s, shown_root));
-            else if(!grows && s.own && below++ < 3)
-                r.notes.push_back("tasks: " + tools::describe(s, shown_root) + ", under the " +
-                                  std::to_string(verdict::pending_site_threshold()).substr(0, 4) + " per op a site must grow by");
+            else if(!j.grows && s.own && below++ < 3)
+                r.notes.push_back("tasks: " + tools::describe(s, shown_root) + ", not a leak: " + j.reason);
         }
-        r.notes.push_back("tasks: pending operations dumped after round " + std::to_string(r.warmup_rounds) +
-                          " and after the last round, " + std::to_string(ops) + " operations apart; " +
-                          std::to_string(sites.size()) + " sites grew");
+        r.notes.push_back("tasks: " + std::to_string(dumps.size()) + " dumps of pending operations, after round " +
+                          std::to_string(r.warmup_rounds) + " to after the last, " + std::to_string(ops) +
+                          " operations apart; " + std::to_string(sites.size()) + " sites grew");
     }
     catch(const std::exception& e)
     {

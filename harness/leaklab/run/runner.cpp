@@ -8,6 +8,7 @@
 #include "leaklab/workload/workload.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <csignal>
 #include <fstream>
 #include <cmath>
@@ -629,11 +630,17 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                 r.rounds.push_back(rec);
                 if(progress)
                     progress(shown, rec);
-                // The heap profile the growth is measured from: written once the warm-up rounds settled.
-                if(t.heap_profiles && round == std::max<std::size_t>(1, p.warmup_rounds))
-                    r.heap_profiles.push_back(write_heap_profile(metrics_port, "base", r.ops_total));
-                if(t.pending_dumps && round == std::max<std::size_t>(1, p.warmup_rounds))
-                    r.pending_dumps.push_back(save_pending_dump(metrics_port, t.log_dir, "base", r.ops_total));
+                // The heap profiles (or pending-operation dumps) the sites are judged on: one after
+                // each round, from the round that ends the warm-up on, once it settled.
+                if(round >= std::max<std::size_t>(1, p.warmup_rounds))
+                {
+                    char name[32];
+                    std::snprintf(name, sizeof name, "round-%02zu", round);
+                    if(t.heap_profiles)
+                        r.heap_profiles.push_back(write_heap_profile(metrics_port, name, r.ops_total));
+                    if(t.pending_dumps)
+                        r.pending_dumps.push_back(save_pending_dump(metrics_port, t.log_dir, name, r.ops_total));
+                }
 
                 // A server that broke its contract is not measured further: the verdict is that.
                 if(!round_breaches.empty())
@@ -696,9 +703,12 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                                 what + ")";
         }
 
-        // The last profile, once the last round settled (before the epilogue, whose work is not the churn).
-        if(t.heap_profiles && !crashed && r.heap_profiles.size() == 1)
-            r.heap_profiles.push_back(write_heap_profile(metrics_port, "final", r.rounds.back().cumulative_ops));
+        // A run cut short by a crash has no last profile: its sites are not judged (one profile kept).
+        if(crashed)
+        {
+            r.heap_profiles.resize(std::min<std::size_t>(1, r.heap_profiles.size()));
+            r.pending_dumps.resize(std::min<std::size_t>(1, r.pending_dumps.size()));
+        }
         // LeakSanitizer's check while the server still runs, once the last round settled.
         if(t.live_leak_check && !crashed && metrics_port)
         {
@@ -706,8 +716,6 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
             r.notes.push_back("LeakSanitizer's check while the server ran, after the last round: " +
                               answer.substr(0, answer.find('\n')));
         }
-        if(t.pending_dumps && !crashed && r.pending_dumps.size() == 1)
-            r.pending_dumps.push_back(save_pending_dump(metrics_port, t.log_dir, "final", r.rounds.back().cumulative_ops));
 
         // After the last round: the listeners' last look (the newest triggers get their time),
         // then the epilogue's steps, which must be served as the contract says.

@@ -29,8 +29,8 @@ struct target
     std::filesystem::path log_dir;
     bool process_tree = false;             // measure the command's whole process tree (probe)
     bool heap_agent = false;               // preload the heap agent where it can load (probe)
-    bool heap_profiles = false;            // ask the server (labkit) for a heap profile after the warm-up and the last round
-    bool pending_dumps = false;            // ask the server (labkit) for its pending operations at the same two moments
+    bool heap_profiles = false;            // ask the server (labkit) for a heap profile after each round from the warm-up on
+    bool pending_dumps = false;            // ask the server (labkit) for its pending operations at the same moments
     bool live_leak_check = false;          // ask the server (labkit, asan build) for LeakSanitizer's check after the last round
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <regex>
@@ -19,13 +20,14 @@ namespace {
 
 // "1213500  (000055802991cbbf) /usr/include/c++/12/bits/basic_string.tcc:156:std::...::_M_create"
 // or, for a caller, the same without the bytes. pprof prints "??:0:_start" when it does not know.
-bool parse_stack_line(const std::string& line, std::optional<std::int64_t>& bytes, frame& f)
+bool parse_stack_line(const std::string& line, std::optional<std::int64_t>& bytes, frame& f, std::uint64_t& address)
 {
     static const std::regex re(R"(^(-?\d+)?\s+\(([0-9a-fA-F]+)\) (.*?):(\d+):(.*)$)");
     std::smatch m;
     if(!std::regex_match(line, m, re))
         return false;
     bytes = m[1].matched ? std::optional<std::int64_t>(std::stoll(m[1].str())) : std::nullopt;
+    address = std::stoull(m[2].str(), nullptr, 16);
     f = frame{};
     f.file = m[3].str() == "??" ? "" : m[3].str();
     f.line = static_cast<unsigned>(std::stoul(m[4].str()));
@@ -52,15 +54,17 @@ std::vector<heap_stack> parse_pprof_stacks(std::string_view text)
             line.pop_back();
         std::optional<std::int64_t> bytes;
         frame f;
-        if(!parse_stack_line(line, bytes, f))
+        std::uint64_t address = 0;
+        if(!parse_stack_line(line, bytes, f, address))
             continue;
         // A line with bytes opens a stack; the lines after it are its callers.
         if(bytes)
-            out.push_back({*bytes, {"allocated from:", {}}});
+            out.push_back({*bytes, {"allocated from:", {}}, {}});
         else if(out.empty())
             continue;
         f.index = out.back().frames.frames.size();
         out.back().frames.frames.push_back(std::move(f));
+        out.back().addresses.push_back(address);
     }
     return out;
 }
@@ -78,6 +82,7 @@ std::vector<heap_site> growing_sites(const std::vector<heap_stack>& stacks, std:
         const auto key = std::make_pair(own->file, own->line);
         auto& site = by_line[key];
         site.bytes += s.bytes;
+        site.keys.push_back(raw_key(s));
         // The site's stack and function: those of the stack through it that grew most.
         if(site.stacks++ == 0 || s.bytes > largest[key])
         {
@@ -122,6 +127,59 @@ heap_site outside_own(const std::vector<heap_stack>& stacks, std::size_t ops)
     out.bytes = std::max<std::int64_t>(0, out.bytes);
     out.bytes_per_op = ops > 0 ? double(out.bytes) / double(ops) : 0;
     return out;
+}
+
+raw_profile parse_raw_profile(std::string_view text)
+{
+    // "heap profile: ..." opens it; "MAPPED_LIBRARIES:" ends the stacks.
+    if(text.rfind("heap profile:", 0) != 0)
+        throw std::runtime_error("not a heap profile (no \"heap profile:\" header)");
+    raw_profile out;
+    std::istringstream in{std::string(text)};
+    std::string line;
+    std::getline(in, line);
+    while(std::getline(in, line) && line.rfind("MAPPED_LIBRARIES:", 0) != 0)
+    {
+        // "  inuse_objects: inuse_bytes [alloc_objects: alloc_bytes] @ addresses"
+        const auto colon = line.find(':');
+        const auto at = line.find(" @ ");
+        if(colon == std::string::npos || at == std::string::npos)
+            continue;
+        const std::int64_t bytes = std::stoll(line.substr(colon + 1));
+        std::vector<std::uint64_t> key;
+        std::istringstream addresses(line.substr(at + 3));
+        for(std::string a; addresses >> a;)
+            key.push_back(std::stoull(a, nullptr, 16));
+        out[key] += bytes;
+    }
+    return out;
+}
+
+raw_profile read_raw_profile(const fs::path& file)
+{
+    std::ifstream in(file, std::ios::binary);
+    if(!in)
+        throw std::runtime_error("cannot read the heap profile " + file.string());
+    std::stringstream text;
+    text << in.rdbuf();
+    return parse_raw_profile(text.str());
+}
+
+std::vector<std::uint64_t> raw_key(const heap_stack& s)
+{
+    std::vector<std::uint64_t> key = s.addresses;
+    for(std::size_t i = 1; i < key.size(); ++i)
+        ++key[i];
+    return key;
+}
+
+std::int64_t bytes_at(const heap_site& s, const raw_profile& p)
+{
+    std::int64_t sum = 0;
+    for(auto& key : s.keys)
+        if(auto it = p.find(key); it != p.end())
+            sum += it->second;
+    return sum;
 }
 
 std::vector<heap_stack> diff_profiles(const fs::path& binary, const fs::path& base, const fs::path& final_profile,

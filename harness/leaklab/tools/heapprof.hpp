@@ -1,8 +1,9 @@
-// The heapprof mode's reading of two gperftools heap profiles (labkit writes them on the
-// admin call, after the warm-up and after the last round): `google-pprof --text --stacks
-// --lines --show_bytes --base=BASE BINARY FINAL` lists every allocation stack with the bytes
-// it holds more (or less) at the end, and the growth is put on the first frame of each stack
-// in the server's own code (own_code, tools/sanitizer.hpp): the sites that grow, with file:line.
+// The heapprof mode's reading of gperftools heap profiles (labkit writes one on the admin
+// call after each round from the warm-up on): `google-pprof --text --stacks --lines
+// --show_bytes --base=FIRST BINARY LAST` lists every allocation stack with the bytes it holds
+// more (or less) at the end, and the growth is put on the first frame of each stack in the
+// server's own code (own_code, tools/sanitizer.hpp): the sites that grew, with file:line. Each
+// profile, read raw, gives a site's bytes at that moment: the series verdict/sites.hpp judges.
 #ifndef LEAKLAB_TOOLS_HEAPPROF_HPP
 #define LEAKLAB_TOOLS_HEAPPROF_HPP
 
@@ -10,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +23,7 @@ struct heap_stack
 {
     std::int64_t bytes = 0;
     stack frames;              // innermost first, as pprof prints them
+    std::vector<std::uint64_t> addresses;  // as pprof prints them: a caller's return address less 1
 };
 
 // An allocation site in the server's own code and what the stacks through it grew by.
@@ -28,10 +31,24 @@ struct heap_site
 {
     frame site;                // the first own frame (file:line, function)
     std::int64_t bytes = 0;    // summed over its stacks
-    double bytes_per_op = 0;   // bytes / operations between the two profiles
+    double bytes_per_op = 0;   // bytes / operations between the first and the last profile
     std::size_t stacks = 0;
     stack largest;             // the stack through it that grew most
+    std::vector<std::vector<std::uint64_t>> keys;  // its stacks as a raw profile names them (raw_key)
 };
+
+// A raw heap profile as the heap profiler writes it: the bytes in use of each stack of return
+// addresses ("  12244: 50163668 [ 12244: 50163668] @ 0x55d86726105f 0x55d8672669ca ...").
+// Every profile of one run comes from one process, so an address means the same in each.
+using raw_profile = std::map<std::vector<std::uint64_t>, std::int64_t>;
+raw_profile parse_raw_profile(std::string_view text);
+raw_profile read_raw_profile(const std::filesystem::path& file);
+
+// A stack of pprof's output as a raw profile's key: the return addresses pprof lowered by 1.
+std::vector<std::uint64_t> raw_key(const heap_stack& s);
+
+// The bytes in use a profile holds on a site's stacks.
+std::int64_t bytes_at(const heap_site& s, const raw_profile& p);
 
 // Every stack of pprof's --text --stacks output ("1213500  (0000558029) file:line:function",
 // then one "(address) file:line:function" line per caller). Other lines are skipped.

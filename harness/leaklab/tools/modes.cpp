@@ -13,10 +13,10 @@ const std::vector<mode>& modes()
                                              "round, before the server stops (no check at exit)"},
         {"tsan", "tsan", "thread", "", "ThreadSanitizer: data races, with both threads' stacks"},
         {"valgrind", "valgrind", "", "", "memcheck: lost blocks, invalid reads and writes, descriptors open at exit (slow: a quarter of the churn)"},
-        {"heapprof", "gperf", "", "tcmalloc", "tcmalloc's heap profiler: a profile after the warm-up and one after the last round, diffed "
-                                  "with google-pprof --base; the sites in the lab's code that grow per operation"},
+        {"heapprof", "gperf", "", "tcmalloc", "tcmalloc's heap profiler: a profile after every round from the warm-up on, the first and last "
+                                  "diffed with google-pprof --base; the sites in the lab's code that keep growing"},
         {"tasks", "", "", "", "what is pending and where: labkit records each pending operation and coroutine with its stacks, "
-                              "dumps them after the warm-up and after the last round; the sites in the lab's code that grow per operation"},
+                              "dumps them after every round from the warm-up on; the sites in the lab's code that keep growing"},
     };
     return all;
 }

@@ -93,17 +93,26 @@ pending_dump parse_pending_dump(std::string_view text)
 
 namespace {
 
-// Every stack of a dump as one finding's stacks, changed by `f` and put back.
+// Every stack of the dumps as one finding's stacks, changed by `f` and put back.
 template <class F>
-void on_stacks(pending_dump& d, F f)
+void on_stacks(std::vector<pending_dump*> dumps, F f)
 {
     std::vector<finding> all(1);
-    for(auto& [id, s] : d.stacks)
-        all[0].stacks.push_back(s);
+    for(auto* d : dumps)
+        for(auto& [id, s] : d->stacks)
+            all[0].stacks.push_back(s);
     f(all);
     std::size_t i = 0;
-    for(auto& [id, s] : d.stacks)
-        s = all[0].stacks[i++];
+    for(auto* d : dumps)
+        for(auto& [id, s] : d->stacks)
+            s = all[0].stacks[i++];
+}
+
+// Where a site is, so that the same site in two dumps is one. The function too: sites whose
+// line is not known are told apart by it.
+std::string key(const pending_site& s)
+{
+    return s.kind + "|" + s.how + "|" + s.site.file + ":" + std::to_string(s.site.line) + "|" + short_function(s.site.function);
 }
 
 } // namespace
@@ -111,12 +120,20 @@ void on_stacks(pending_dump& d, F f)
 void resolve(pending_dump& d, const fs::path& work_dir)
 {
     // One batch: symbolize() runs addr2line once per binary over every stack.
-    on_stacks(d, [&](std::vector<finding>& all) { symbolize(all, work_dir); });
+    on_stacks({&d}, [&](std::vector<finding>& all) { symbolize(all, work_dir); });
+}
+
+void resolve(std::vector<pending_dump>& dumps, const fs::path& work_dir)
+{
+    std::vector<pending_dump*> all;
+    for(auto& d : dumps)
+        all.push_back(&d);
+    on_stacks(all, [&](std::vector<finding>& stacks) { symbolize(stacks, work_dir); });
 }
 
 void resolve(pending_dump& d, const symbol_table& table)
 {
-    on_stacks(d, [&](std::vector<finding>& all) { apply_symbols(all, table); });
+    on_stacks({&d}, [&](std::vector<finding>& all) { apply_symbols(all, table); });
 }
 
 std::string kind_label(const std::string& kind)
@@ -193,10 +210,6 @@ std::vector<pending_site> sites_of(const pending_dump& d)
 std::vector<pending_site> growing_sites(const std::vector<pending_site>& base, const std::vector<pending_site>& final_sites,
                                         std::size_t ops)
 {
-    auto key = [](const pending_site& s) {
-        // The function too: sites whose line is not known are told apart by it.
-        return s.kind + "|" + s.how + "|" + s.site.file + ":" + std::to_string(s.site.line) + "|" + short_function(s.site.function);
-    };
     // Groups that land on the same site are one site.
     std::map<std::string, pending_site> by;
     for(auto& s : base)
@@ -229,6 +242,16 @@ std::vector<pending_site> growing_sites(const std::vector<pending_site>& base, c
         return !is_coroutine(a.kind) && is_coroutine(b.kind);
     });
     return out;
+}
+
+std::int64_t count_at(const pending_site& site, const std::vector<pending_site>& dump)
+{
+    const auto k = key(site);
+    std::int64_t n = 0;
+    for(auto& s : dump)
+        if(key(s) == k)
+            n += s.final_count;
+    return n;
 }
 
 finding as_finding(const pending_site& s, std::size_t ops)

@@ -1,11 +1,12 @@
-// The tasks mode's reading of labkit's pending-operation dumps (GET /pending-ops, after the
-// warm-up and after the last round): the C++ analog of Go's goroutine profile, diffed. Each
+// The tasks mode's reading of labkit's pending-operation dumps (GET /pending-ops, after each
+// round from the warm-up on): the C++ analog of Go's goroutine profile, diffed. Each
 // group of pending operations (or live coroutines) is put on a site in the server's own code,
 // from the first of its stacks that reaches that code:
 //   awaited at   the co_await that started it (labkit::no_throw notes it);
 //   created at   the native stack when Asio created it (callback code);
 //   follows      the operation whose handler started it (a composed operation's next step).
-// The sites whose pending count grew between the two dumps, with how much per operation.
+// The sites whose pending count grew from the first dump to the last, with how much per
+// operation, and each site's count in every dump (the series verdict/sites.hpp judges).
 #ifndef LEAKLAB_TOOLS_TASKS_HPP
 #define LEAKLAB_TOOLS_TASKS_HPP
 
@@ -40,6 +41,8 @@ pending_dump parse_pending_dump(std::string_view text);
 // Fills in the frames of every stack in the server's binary with addr2line (tools/sanitizer.hpp
 // symbolize); work_dir holds its output.
 void resolve(pending_dump& d, const std::filesystem::path& work_dir);
+// Every stack of several dumps of one process, in one batch.
+void resolve(std::vector<pending_dump>& dumps, const std::filesystem::path& work_dir);
 // The same with what addr2line already said (captured output, parse_addr2line).
 void resolve(pending_dump& d, const symbol_table& table);
 
@@ -63,10 +66,13 @@ struct pending_site
 // The sites of a dump's groups with their counts (base 0, final_count the count).
 std::vector<pending_site> sites_of(const pending_dump& d);
 
-// The two dumps' sites matched (kind, how, file:line); growth per operation; largest growth
+// Two dumps' sites matched (kind, how, file:line); growth per operation; largest growth
 // first, sites that did not grow left out.
 std::vector<pending_site> growing_sites(const std::vector<pending_site>& base, const std::vector<pending_site>& final_sites,
                                         std::size_t ops);
+
+// A site's count in one dump's sites (sites_of): its groups there summed, 0 when it has none.
+std::int64_t count_at(const pending_site& site, const std::vector<pending_site>& dump);
 
 // A site as a finding: tool "tasks", kind "pending operations" (or "live coroutines").
 finding as_finding(const pending_site& s, std::size_t ops);

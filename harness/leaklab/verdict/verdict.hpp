@@ -83,7 +83,10 @@ outcome with_tool_reports(outcome run, std::size_t reports);
 
 // The heapprof mode: an allocation site in the server's own code that holds more bytes after
 // the last round than after the warm-up grows with the load when the difference, per operation
-// run between the two profiles, reaches heap_bytes' own threshold in the catalog (64 B/op).
+// run between the two profiles, reaches heap_bytes' own threshold in the catalog (64 B/op);
+// with a profile after every round, the site is judged by verdict/sites.hpp, which holds it to
+// the same threshold and to a trend. These two say what stacks outside the lab's code and
+// runs with too few profiles are held to.
 // The profile is byte-exact like heap_bytes, and both are read at rest after a settle, so the
 // same constant holds; a site is a part of the heap, so it cannot be judged more strictly
 // than the whole without a reason the whole does not have.
