@@ -135,7 +135,7 @@ TEST_CASE("broken manifests name the file and the field")
     auto with_modes = [&](const std::string& modes) {
         return replace(good, R"("thresholds")", "\"modes\": " + modes + ", \"thresholds\"");
     };
-    fails_with("07-some-lab", with_modes(R"({"heaptrack": {}})"), "not a tool mode (asan, lsan-live, tsan, valgrind, heapprof, tasks)");
+    fails_with("07-some-lab", with_modes(R"({"massif": {}})"), "not a tool mode (asan, lsan-live, tsan, valgrind, heapprof, heaptrack, tasks)");
     fails_with("07-some-lab", with_modes(R"({"asan": {"leaky": {"finds": ["direct leak"]}}})"),
                "missing required field \"fixed\"");
     fails_with("07-some-lab", with_modes(R"({"asan": {"leaky": {"finds": []}, "fixed": {"finds": []}}})"),

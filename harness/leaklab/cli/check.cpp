@@ -25,7 +25,7 @@ int cmd_check(const std::vector<std::string>& args)
         ("stop-within", po::value<double>(), "the server must exit within this many seconds of SIGTERM, or the contract is broken (leaklab grade: 10)");
     po::positional_options_description pos;
     pos.add("lab", 1);
-    auto vm = parse(args, d, pos, c, "check <lab> (--variant leaky|fixed | --source DIR) [--mode growth|asan|lsan-live|tsan|valgrind|heapprof|tasks] [--json FILE]");
+    auto vm = parse(args, d, pos, c, "check <lab> (--variant leaky|fixed | --source DIR) [--mode growth|asan|lsan-live|tsan|valgrind|heapprof|heaptrack|tasks] [--json FILE]");
     if(lab_name.empty())
         throw usage_error("which lab? e.g. `leaklab check 01 --variant leaky` (`leaklab list` shows them)");
     std::optional<fs::path> source;

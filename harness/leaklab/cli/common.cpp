@@ -3,6 +3,7 @@
 #include "leaklab/labs/build.hpp"
 #include "leaklab/process/platform.hpp"
 #include "leaklab/tools/heapprof.hpp"
+#include "leaklab/tools/heaptrack.hpp"
 #include "leaklab/tools/tasks.hpp"
 #include "leaklab/tools/modes.hpp"
 #include "leaklab/tools/tampering.hpp"
@@ -332,6 +333,86 @@ void add_pending_growth(run::result& r, const fs::path& log_dir, const fs::path&
     }
 }
 
+// The heaptrack mode's evidence: what was in use at every cut of heaptrack's record, by site
+// in the lab's code; each site that grew from the first cut to the last judged over all of
+// them (verdict/sites.hpp), as the heapprof mode's sites are.
+void add_heaptrack_growth(run::result& r, const fs::path& binary, const fs::path& log_dir, const fs::path& root)
+{
+    if(r.heap_profiles.size() < 2)
+    {
+        if(r.verdict != verdict::outcome::error)
+            r.notes.push_back("no heaptrack diff: the run ended before its last round");
+        return;
+    }
+    const std::size_t ops = r.heap_profiles.back().cumulative_ops - r.heap_profiles.front().cumulative_ops;
+    try
+    {
+        const auto parts = tools::find_heaptrack();
+        if(!parts)
+            throw std::runtime_error("heaptrack's parts are gone since the run started");
+        const auto files = tools::read_function_files(binary, log_dir);
+        using site_map = std::map<std::pair<std::string, unsigned>, tools::heap_site>;
+        std::vector<site_map> at;
+        std::vector<double> at_ops;
+        std::vector<tools::heap_stack> first, last;
+        for(std::size_t i = 0; i < r.heap_profiles.size(); ++i)
+        {
+            const auto& cut = r.heap_profiles[i];
+            auto stacks = tools::in_use_at(*parts, cut.file, cut.length, log_dir, cut.name);
+            tools::place_frames(stacks, files, fs::weakly_canonical(binary).string());
+            at.push_back(tools::sites_by_line(stacks));
+            at_ops.push_back(double(cut.cumulative_ops));
+            if(i == 0)
+                first = std::move(stacks);
+            else if(i + 1 == r.heap_profiles.size())
+                last = std::move(stacks);
+        }
+        // The sites that grew from the first cut to the last, largest first.
+        std::vector<tools::heap_site> sites;
+        for(auto& [key, s] : at.back())
+        {
+            const auto before = at.front().count(key) ? at.front().at(key).bytes : 0;
+            if(s.bytes > before)
+            {
+                tools::heap_site grown = s;
+                grown.bytes = s.bytes - before;
+                grown.bytes_per_op = ops > 0 ? double(grown.bytes) / double(ops) : 0;
+                sites.push_back(grown);
+            }
+        }
+        std::stable_sort(sites.begin(), sites.end(), [](auto& a, auto& b) { return a.bytes > b.bytes; });
+        std::size_t below = 0;
+        const auto shown_root = fs::weakly_canonical(root);
+        for(auto& s : sites)
+        {
+            const auto key = std::make_pair(s.site.file, s.site.line);
+            std::vector<double> series;
+            for(auto& m : at)
+                series.push_back(m.count(key) ? double(m.at(key).bytes) : 0.0);
+            const auto j = verdict::judge_site(rule_in_run(r, "heap_bytes"), at_ops, series, sites.size());
+            if(j.grows)
+                r.findings.push_back(tools::as_finding(s, ops, "heaptrack"));
+            else if(below++ < 3)
+                r.notes.push_back("heaptrack: " + tools::describe(s, shown_root) + ", not a leak: " + j.reason);
+        }
+        // What grew on stacks that never reach the lab's code: said, not a finding.
+        for(auto& s : first)
+            s.bytes = -s.bytes;
+        last.insert(last.end(), first.begin(), first.end());
+        if(auto other = tools::outside_own(last, ops); verdict::heap_site_grows(other.bytes_per_op))
+            r.notes.push_back("heaptrack: outside the lab's code (stacks that never reach it), the most at " +
+                              tools::describe(other) + " in all");
+        r.notes.push_back("heaptrack: the record cut " + std::to_string(r.heap_profiles.size()) + " times, after round " +
+                          std::to_string(r.warmup_rounds) + " to after the last, " + std::to_string(ops) +
+                          " operations apart; " + std::to_string(sites.size()) + " sites in the lab's code grew");
+    }
+    catch(const std::exception& e)
+    {
+        r.verdict = verdict::outcome::error;
+        r.error = e.what();
+    }
+}
+
 } // namespace
 
 lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std::optional<fs::path>& source,
@@ -426,6 +507,8 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
     t.heap_profiles = mode && mode->name == "heapprof";
     t.pending_dumps = mode && mode->name == "tasks";
     t.live_leak_check = mode && mode->name == "lsan-live";
+    if(mode && mode->name == "heaptrack")
+        t.heaptrack_record = t.log_dir / "heaptrack.raw";
     report::progress prog(lab.id + " " + variant + (mode ? " (" + mode->name + ")" : ""), cc.quiet);
     out.result = run::execute(t, plan, std::ref(prog));
     prog.done();
@@ -433,6 +516,8 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
         add_heap_growth(out.result, binary, t.log_dir, cc.root);
     if(t.pending_dumps)
         add_pending_growth(out.result, t.log_dir, cc.root);
+    if(!t.heaptrack_record.empty())
+        add_heaptrack_growth(out.result, binary, t.log_dir, cc.root);
     // The server's own files, and the objects built from them: do they turn an instrument off?
     {
         std::vector<fs::path> sources;

@@ -125,12 +125,12 @@ std::optional<bool> mode_as_expected(const labs::manifest& lab, const std::strin
     if(!ex.site.empty())
     {
         const std::regex site(ex.site);
-        // heapprof and tasks list the growing sites largest first: the lab's leak must be the first
+        // heapprof, heaptrack and tasks list the growing sites largest first: the lab's leak must be the first
         // of them of its kind (tasks: a coroutine's own count and its operation's may tie).
         auto first = r.findings.begin();
-        if(mode == "heapprof" || mode == "tasks")
+        if(mode == "heapprof" || mode == "heaptrack" || mode == "tasks")
             first = std::find_if(r.findings.begin(), r.findings.end(), [&](auto& f) { return f.kind == ex.finds.front(); });
-        const auto last = mode == "heapprof" || mode == "tasks" ? std::next(first) : r.findings.end();
+        const auto last = mode == "heapprof" || mode == "heaptrack" || mode == "tasks" ? std::next(first) : r.findings.end();
         const bool at_site = std::any_of(first, last, [&](auto& f) {
             if(f.kind != ex.finds.front())
                 return false;

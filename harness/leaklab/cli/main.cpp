@@ -19,7 +19,7 @@ const char* overview =
     "commands:\n"
     "  list                          the labs: the service, and the symptom its operators see\n"
     "  check <lab> --variant V       build and run one variant (leaky, fixed), print the verdict\n"
-    "  check ... --mode M            under a tool (asan, lsan-live, tsan, valgrind, heapprof, tasks): its findings decide\n"
+    "  check ... --mode M            under a tool (asan, lsan-live, tsan, valgrind, heapprof, heaptrack, tasks): its findings decide\n"
     "  check <lab> --source DIR      ... or a student's copy of the lab's files (no --variant)\n"
     "  watch <lab> [--source DIR]    re-build and re-check on every save of a student file\n"
     "  reset <lab> [--source DIR]    restore the lab's student files as shipped (keeps a backup)\n"

@@ -270,7 +270,9 @@ std::vector<tool> find_tools()
     library("libtcmalloc", "libtcmalloc.so", "gperftools heap profiles (--preset gperf)", "apt-get install libgoogle-perftools-dev");
     program("google-pprof", "reads and diffs gperftools heap profiles", "apt-get install google-perftools");
     program("addr2line", "reads the stacks of pending operations (--mode tasks) and sanitizer frames", "apt-get install binutils");
-    program("heaptrack", "heap profiles of any dynamically linked program", "apt-get install heaptrack");
+    program("heaptrack", "records every allocation with its stack (--mode heaptrack)", "apt-get install heaptrack");
+    program("heaptrack_print", "reads heaptrack's records", "apt-get install heaptrack");
+    program("nm", "names the file of each function heaptrack leaves without one", "apt-get install binutils");
     program("qemu-aarch64", "runs the pi-aarch64 preset's servers here", "apt-get install qemu-user");
     program("qemu-arm", "runs the pi-armhf preset's servers here", "apt-get install qemu-user");
     program("aarch64-linux-gnu-g++", "builds the pi-aarch64 preset", "apt-get install g++-aarch64-linux-gnu");

@@ -195,7 +195,7 @@ void print_result(std::ostream& out, const heading& h, const run::result& r, boo
     if(!r.findings.empty())
     {
         out << "\n" << (r.mode.empty() ? std::string("sanitizer") : r.mode) << " findings (" << r.findings.size()
-            << (r.findings.size() == 1 ? "" : r.mode == "heapprof" || r.mode == "tasks" ? ", largest first" : ", most reported first") << "):\n";
+            << (r.findings.size() == 1 ? "" : r.mode == "heapprof" || r.mode == "heaptrack" || r.mode == "tasks" ? ", largest first" : ", most reported first") << "):\n";
         for(std::size_t i = 0; i < r.findings.size() && i < 5; ++i)
         {
             const auto& f = r.findings[i];

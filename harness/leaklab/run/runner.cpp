@@ -280,6 +280,19 @@ heap_profile write_heap_profile(std::optional<std::uint16_t> metrics_port, const
     return {name, body, ops};
 }
 
+// Notes how long heaptrack's record of the server is now: what it holds up to here is the
+// round's. Its writer flushes within milliseconds of the last allocation; the settle before
+// this has been quiet for longer.
+heap_profile cut_heaptrack_record(const std::filesystem::path& record, const std::string& name, std::size_t ops)
+{
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::error_code ec;
+    const auto length = std::filesystem::file_size(record, ec);
+    if(ec)
+        throw std::runtime_error("heaptrack wrote no record at " + record.string() + " (" + ec.message() + ")");
+    return {name, record, ops, length};
+}
+
 // Asks the server for its pending operations (labkit's admin call) and saves them in the log folder.
 heap_profile save_pending_dump(std::optional<std::uint16_t> metrics_port, const std::filesystem::path& log_dir,
                                const std::string& name, std::size_t ops)
@@ -640,6 +653,8 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
                         r.heap_profiles.push_back(write_heap_profile(metrics_port, name, r.ops_total));
                     if(t.pending_dumps)
                         r.pending_dumps.push_back(save_pending_dump(metrics_port, t.log_dir, name, r.ops_total));
+                    if(!t.heaptrack_record.empty())
+                        r.heap_profiles.push_back(cut_heaptrack_record(t.heaptrack_record, name, r.ops_total));
                 }
 
                 // A server that broke its contract is not measured further: the verdict is that.

@@ -31,6 +31,7 @@ struct target
     bool heap_agent = false;               // preload the heap agent where it can load (probe)
     bool heap_profiles = false;            // ask the server (labkit) for a heap profile after each round from the warm-up on
     bool pending_dumps = false;            // ask the server (labkit) for its pending operations at the same moments
+    std::filesystem::path heaptrack_record;  // heaptrack's record of the server (DUMP_HEAPTRACK_OUTPUT): cut at the same moments
     bool live_leak_check = false;          // ask the server (labkit, asan build) for LeakSanitizer's check after the last round
 };
 
@@ -38,9 +39,10 @@ struct target
 // its pending operations (labkit/pending.hpp) saved in the run's log folder.
 struct heap_profile
 {
-    std::string name;                      // "base" (after the warm-up rounds) or "final" (after the last round)
-    std::filesystem::path file;            // as the server answered
+    std::string name;                      // "round-NN": written after round NN (the first after the warm-up)
+    std::filesystem::path file;            // as the server answered (heaptrack: its record, see length)
     std::size_t cumulative_ops = 0;        // operations run before it was written
+    std::uintmax_t length = 0;             // heaptrack: the record's length at that moment (a cut)
 };
 
 struct round_record

@@ -69,9 +69,9 @@ std::vector<heap_stack> parse_pprof_stacks(std::string_view text)
     return out;
 }
 
-std::vector<heap_site> growing_sites(const std::vector<heap_stack>& stacks, std::size_t ops)
+std::map<std::pair<std::string, unsigned>, heap_site> sites_by_line(const std::vector<heap_stack>& stacks)
 {
-    // Each stack's growth, on its first frame in the server's own code.
+    // Each stack's bytes, on its first frame in the server's own code.
     std::map<std::pair<std::string, unsigned>, heap_site> by_line;
     std::map<std::pair<std::string, unsigned>, std::int64_t> largest;
     for(auto& s : stacks)
@@ -83,7 +83,7 @@ std::vector<heap_site> growing_sites(const std::vector<heap_stack>& stacks, std:
         auto& site = by_line[key];
         site.bytes += s.bytes;
         site.keys.push_back(raw_key(s));
-        // The site's stack and function: those of the stack through it that grew most.
+        // The site's stack and function: those of the stack through it with the most bytes.
         if(site.stacks++ == 0 || s.bytes > largest[key])
         {
             largest[key] = s.bytes;
@@ -91,6 +91,12 @@ std::vector<heap_site> growing_sites(const std::vector<heap_stack>& stacks, std:
             site.largest = s.frames;
         }
     }
+    return by_line;
+}
+
+std::vector<heap_site> growing_sites(const std::vector<heap_stack>& stacks, std::size_t ops)
+{
+    auto by_line = sites_by_line(stacks);
     std::vector<heap_site> out;
     for(auto& [key, site] : by_line)
         if(site.bytes > 0)
@@ -195,10 +201,10 @@ std::vector<heap_stack> diff_profiles(const fs::path& binary, const fs::path& ba
     return parse_pprof_stacks(*out);
 }
 
-finding as_finding(const heap_site& s, std::size_t ops)
+finding as_finding(const heap_site& s, std::size_t ops, const std::string& tool)
 {
     finding f;
-    f.tool = "heapprof";
+    f.tool = tool;
     f.kind = "heap growth";
     f.message = grouped(s.bytes) + " bytes more over " + grouped(std::int64_t(ops)) + " operations, " +
                 per_op_text(s.bytes_per_op) + " B/op";

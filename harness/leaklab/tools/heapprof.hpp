@@ -54,6 +54,11 @@ std::int64_t bytes_at(const heap_site& s, const raw_profile& p);
 // then one "(address) file:line:function" line per caller). Other lines are skipped.
 std::vector<heap_stack> parse_pprof_stacks(std::string_view text);
 
+// Each stack's bytes put on its first frame in the server's own code, summed per file:line
+// (stacks with no own frame are left out); a site's stack and function are those of the
+// stack through it with the most bytes.
+std::map<std::pair<std::string, unsigned>, heap_site> sites_by_line(const std::vector<heap_stack>& stacks);
+
 // The growth put on sites: each stack on its first own frame (stacks with none are left out),
 // summed per file:line; the sites that grew, largest first.
 std::vector<heap_site> growing_sites(const std::vector<heap_stack>& stacks, std::size_t ops);
@@ -68,9 +73,9 @@ heap_site outside_own(const std::vector<heap_stack>& stacks, std::size_t ops);
 std::vector<heap_stack> diff_profiles(const std::filesystem::path& binary, const std::filesystem::path& base,
                                       const std::filesystem::path& final_profile, const std::filesystem::path& work_dir);
 
-// A site as a finding: tool "heapprof", kind "heap growth", its bytes, bytes per operation
-// and largest stack.
-finding as_finding(const heap_site& s, std::size_t ops);
+// A site as a finding: tool "heapprof" (or the tool named), kind "heap growth", its bytes,
+// bytes per operation and largest stack.
+finding as_finding(const heap_site& s, std::size_t ops, const std::string& tool = "heapprof");
 
 // "labs/03-.../server.cpp:47 in bus::subscribe: 28,672 bytes, 8.7 B/op"
 std::string describe(const heap_site& s, const std::filesystem::path& root = {});

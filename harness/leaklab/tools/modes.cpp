@@ -1,5 +1,7 @@
 #include "leaklab/tools/modes.hpp"
 
+#include "leaklab/tools/heaptrack.hpp"
+
 #include <algorithm>
 
 namespace leaklab::tools {
@@ -15,6 +17,9 @@ const std::vector<mode>& modes()
         {"valgrind", "valgrind", "", "", "memcheck: lost blocks, invalid reads and writes, descriptors open at exit (slow: a quarter of the churn)"},
         {"heapprof", "gperf", "", "tcmalloc", "tcmalloc's heap profiler: a profile after every round from the warm-up on, the first and last "
                                   "diffed with google-pprof --base; the sites in the lab's code that keep growing"},
+        {"heaptrack", "", "", "", "heaptrack: every allocation recorded with its stack, on a plain build (glibc's allocator); "
+                                          "the record cut after every round from the warm-up on, each cut read by heaptrack_print; "
+                                          "the sites in the lab's code that keep growing"},
         {"tasks", "", "", "", "what is pending and where: labkit records each pending operation and coroutine with its stacks, "
                               "dumps them after every round from the warm-up on; the sites in the lab's code that keep growing"},
     };
@@ -73,10 +78,15 @@ std::string unavailable(const mode& m, const host& h)
 {
     if(m.name == "growth")
         return "";
+    if(m.name == "heaptrack" && (!have(h, "heaptrack") || !find_heaptrack()))
+        return "no heaptrack with its preload library, interpreter and heaptrack_print (Debian: heaptrack)";
+    if(m.name == "heaptrack" && !have(h, "nm"))
+        return "no nm to name the files of the functions heaptrack leaves without one (Debian: binutils)";
     if(m.name == "tasks" && !have(h, "addr2line"))
         return "no addr2line to read the pending operations' stacks (Debian: binutils)";
     if(h.platform.emulated)
-        return m.name == "heapprof" ? "leaklab runs emulated (qemu-user): google-pprof cannot read the emulated server's stacks"
+        return m.name == "heapprof"    ? "leaklab runs emulated (qemu-user): google-pprof cannot read the emulated server's stacks"
+               : m.name == "heaptrack" ? "leaklab runs emulated (qemu-user): heaptrack's preload library is the host's, not the server's"
                : m.name == "tasks"  ? "leaklab runs emulated (qemu-user): addr2line cannot read the emulated server's stacks"
                                     : "leaklab runs emulated (qemu-user): the sanitizers' runtimes do not run under it";
     if(m.name == "asan" || m.name == "lsan-live")
@@ -135,6 +145,12 @@ std::vector<std::string> environment(const mode& m, const std::filesystem::path&
     if(m.name == "heapprof")
         return {"LEAKLAB_HEAPPROF=" + dir + "/heapprof", "HEAP_PROFILE_ALLOCATION_INTERVAL=0",
                 "HEAP_PROFILE_INUSE_INTERVAL=0", "HEAP_PROFILE_TIME_INTERVAL=0"};
+    // heaptrack's preload library records every allocation into one file, read after the run
+    // (tools/heaptrack.hpp); the heaptrack script's interpreter is left out, so that nothing
+    // stands between the server and leaklab's signals.
+    if(m.name == "heaptrack")
+        if(auto parts = find_heaptrack())
+            return {"LD_PRELOAD=" + parts->preload.string(), "DUMP_HEAPTRACK_OUTPUT=" + dir + "/heaptrack.raw"};
     // labkit records pending operations with their stacks only when asked (labkit/pending.hpp).
     if(m.name == "tasks")
         return {"LEAKLAB_TASKS=1"};

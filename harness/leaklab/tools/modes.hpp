@@ -14,7 +14,7 @@ namespace leaklab::tools {
 
 struct mode
 {
-    std::string name;      // "growth", "asan", "tsan", "valgrind", "heapprof"
+    std::string name;      // "growth", "asan", "lsan-live", "tsan", "valgrind", "heapprof", "heaptrack", "tasks"
     std::string preset;    // the CMake preset its server is built with ("" for growth: any)
     std::string sanitizer; // what that preset's build tree records ("address", "thread", "" for none)
     std::string allocator; // and the allocator it links ("tcmalloc" for gperf, "" for glibc's)

@@ -34,7 +34,7 @@ struct stack
 struct finding
 {
     std::string tool;          // "AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "ThreadSanitizer",
-                               // "memcheck", "heapprof"
+                               // "memcheck", "heapprof", "heaptrack", "tasks"
     std::string kind;          // "heap-use-after-free", "stack-use-after-scope", "direct leak", "indirect leak",
                                // "data race", "undefined behaviour", "SEGV", ...
     std::string message;       // the report's first line, without the ==pid== prefix
@@ -42,7 +42,7 @@ struct finding
     std::uint64_t objects = 0;
     std::vector<stack> stacks;
     std::size_t count = 1;     // reports merged into this one (same kind, same sites)
-    double bytes_per_op = 0;   // heapprof: the growth per operation of the run (bytes stays the total)
+    double bytes_per_op = 0;   // heapprof, heaptrack: the growth per operation of the run (bytes stays the total)
 };
 
 // Every report in a log, in order. Text that is not a report is skipped.
