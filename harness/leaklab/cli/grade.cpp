@@ -252,7 +252,9 @@ int cmd_grade(const std::vector<std::string>& args)
         const auto started = steady_clock::now();
         try
         {
-            t.binary = labs::build_copy(*t.tree, *t.lab, t.src, t.work, seconds(static_cast<long>(build_timeout)));
+            // A copy graded by growth alone reads no stack: built without debug information.
+            t.binary = labs::build_copy(*t.tree, *t.lab, t.src, t.work, seconds(static_cast<long>(build_timeout)),
+                                        t.mode != "growth");
         }
         catch(const labs::build_error& e)
         {

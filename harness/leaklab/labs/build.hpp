@@ -63,9 +63,10 @@ void build_shared(const build_tree& tree);
 // src in the place of the solution's folder: the tree's precompiled header, Asio, Beast and
 // labkit as they are. Objects go to dir/labNN-student.dir, the binary to dir/bin. Throws
 // build_error with the compiler's output when it does not compile, or when the tree cannot
-// build this way (not Ninja, no compile_commands.json).
+// build this way (not Ninja, no compile_commands.json). traces false: a copy no tool reads the
+// stacks of (judged by growth alone) is built without debug information, a second faster.
 std::filesystem::path build_copy(const build_tree& tree, const manifest& lab, const std::filesystem::path& src,
-                                 const std::filesystem::path& dir, std::chrono::seconds timeout);
+                                 const std::filesystem::path& dir, std::chrono::seconds timeout, bool traces = true);
 
 // The command that runs a server binary in this tree (runner prefix + binary).
 std::vector<std::string> server_command(const build_tree& tree, const std::filesystem::path& binary);
