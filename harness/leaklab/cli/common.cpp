@@ -1,6 +1,7 @@
 #include "leaklab/cli/common.hpp"
 
 #include "leaklab/labs/build.hpp"
+#include "leaklab/process/child.hpp"
 #include "leaklab/process/platform.hpp"
 #include "leaklab/tools/heapprof.hpp"
 #include "leaklab/tools/heaptrack.hpp"
@@ -295,10 +296,7 @@ void add_pending_growth(run::result& r, const fs::path& log_dir, const fs::path&
         std::vector<double> at_ops;
         for(auto& d : r.pending_dumps)
         {
-            std::ifstream in(d.file, std::ios::binary);
-            std::stringstream text;
-            text << in.rdbuf();
-            dumps.push_back(tools::parse_pending_dump(text.str()));
+            dumps.push_back(tools::parse_pending_dump(process::read_text(d.file)));
             at_ops.push_back(double(d.cumulative_ops));
         }
         tools::resolve(dumps, log_dir);

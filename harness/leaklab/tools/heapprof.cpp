@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <regex>
@@ -163,12 +162,10 @@ raw_profile parse_raw_profile(std::string_view text)
 
 raw_profile read_raw_profile(const fs::path& file)
 {
-    std::ifstream in(file, std::ios::binary);
-    if(!in)
+    const auto text = process::read_text(file);
+    if(text.empty())
         throw std::runtime_error("cannot read the heap profile " + file.string());
-    std::stringstream text;
-    text << in.rdbuf();
-    return parse_raw_profile(text.str());
+    return parse_raw_profile(text);
 }
 
 std::vector<std::uint64_t> raw_key(const heap_stack& s)
