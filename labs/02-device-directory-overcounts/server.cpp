@@ -5,10 +5,8 @@
 
 #include <labkit/server.hpp>
 #include <labkit/spawn.hpp>
+#include <labkit/websocket.hpp>
 
-#include <boost/asio/detached.hpp>
-
-#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,7 +24,7 @@ public:
 
     void start()
     {
-        labkit::spawn(ws_.get_executor(), serve(shared_from_this()), net::detached);
+        labkit::spawn(ws_.get_executor(), serve(shared_from_this()));
     }
 
     std::uint64_t id() const { return id_; }
@@ -38,20 +36,15 @@ private:
 
         // Read the request: a device opening its feed, or the dashboard looking one up
         beast::flat_buffer buffer;
-        http::request<http::string_body> req;
-        beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(30));
-        auto [hec, hn] = co_await http::async_read(ws.next_layer(), buffer, req, no_throw);
+        labkit::request req;
+        auto hec = co_await labkit::read_request(ws.next_layer(), buffer, req);
         if(hec)
             co_return fail(hec, "read");
         if(!websocket::is_upgrade(req))
             co_return co_await lookup(self, req);
 
-        // The WebSocket layer times the feed from here on
-        beast::get_lowest_layer(ws).expires_never();
-        ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-
         // Accept the handshake, then list the device as online under its id
-        auto [aec] = co_await ws.async_accept(req, no_throw);
+        auto aec = co_await labkit::accept(ws, req);
         if(aec)
             co_return fail(aec, "accept");
         self->id_ = devices().join(device_id(req.target()), self);
@@ -84,23 +77,15 @@ private:
     }
 
     // GET /devices/ID: 200 while that device is online, 404 otherwise
-    static net::awaitable<void> lookup(std::shared_ptr<device_session> self, const http::request<http::string_body>& req)
+    static net::awaitable<void> lookup(std::shared_ptr<device_session> self, const labkit::request& req)
     {
         std::string_view target = req.target(), prefix = "/devices/";
         bool online = req.method() == http::verb::get && target.starts_with(prefix) &&
                       devices().find(target.substr(prefix.size())) != nullptr;
-        http::response<http::string_body> res{online ? http::status::ok : http::status::not_found, req.version()};
-        res.set(http::field::server, "telemetry-gateway");
-        res.set(http::field::content_type, "application/json");
-        res.body() = online ? R"({"online":true})" : R"({"online":false})";
+        auto res = labkit::reply(req, online ? http::status::ok : http::status::not_found, "application/json",
+                                 online ? R"({"online":true})" : R"({"online":false})");
         res.keep_alive(false);
-        res.prepare_payload();
-        auto& stream = self->ws_.next_layer();
-        auto [wec, wn] = co_await http::async_write(stream, res, no_throw);
-        if(wec)
-            co_return fail(wec, "write");
-        beast::error_code ec;
-        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        co_await labkit::send(self->ws_.next_layer(), std::move(res));
     }
 };
 

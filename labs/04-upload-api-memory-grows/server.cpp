@@ -1,6 +1,7 @@
 // Telemetry gateway, HTTP API: devices upload batches of readings with POST /readings.
 // Every upload is audited: one that is still unanswered when the audit window closes
 // is written to the audit log, so slow storage shows up in the operators' reports.
+#include <labkit/http.hpp>
 #include <labkit/server.hpp>
 
 #include <chrono>
@@ -80,28 +81,14 @@ public:
     // Store the upload and build the reply
     void handle_request()
     {
-        res_ = {};
-        res_.version(req_.version());
-        res_.keep_alive(req_.keep_alive());
-        res_.set(http::field::server, "telemetry-gateway");
-        res_.set(http::field::content_type, "application/json");
-
         if(req_.target() != "/readings")
-        {
-            res_.result(http::status::not_found);
-            res_.body() = R"({"error":"no such resource"})";
-        }
+            res_ = labkit::reply(req_, http::status::not_found, "application/json", R"({"error":"no such resource"})");
         else if(req_.method() != http::verb::post)
-        {
-            res_.result(http::status::method_not_allowed);
-            res_.body() = R"({"error":"POST readings here"})";
-        }
+            res_ = labkit::reply(req_, http::status::method_not_allowed, "application/json",
+                                 R"({"error":"POST readings here"})");
         else
-        {
-            res_.result(http::status::created);
-            res_.body() = R"({"accepted":)" + std::to_string(req_.body().size()) + "}";
-        }
-        res_.prepare_payload();
+            res_ = labkit::reply(req_, http::status::created, "application/json",
+                                 R"({"accepted":)" + std::to_string(req_.body().size()) + "}");
     }
 
     void do_write()

@@ -2,8 +2,7 @@
 // and is told each time that device's configuration changes (POST /config?device=ID).
 #include <labkit/server.hpp>
 #include <labkit/spawn.hpp>
-
-#include <boost/asio/detached.hpp>
+#include <labkit/websocket.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -13,7 +12,6 @@
 #include <tuple>
 #include <unordered_map>
 
-using namespace std::chrono_literals;
 using labkit::no_throw;
 
 // The configuration revision of each device, bumped by every config push.
@@ -71,25 +69,23 @@ public:
     {
     }
 
-    void start(http::request<http::string_body> req)
+    void start(labkit::request req)
     {
-        labkit::spawn(ws_.get_executor(), serve(shared_from_this(), std::move(req)), net::detached);
+        labkit::spawn(ws_.get_executor(), serve(shared_from_this(), std::move(req)));
     }
 
 private:
-    static net::awaitable<void> serve(std::shared_ptr<watch_session> self, http::request<http::string_body> req)
+    static net::awaitable<void> serve(std::shared_ptr<watch_session> self, labkit::request req)
     {
         auto& ws = self->ws_;
-        beast::get_lowest_layer(ws).expires_never();
-        ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
 
         // Accept the upgrade the dashboard sent
-        auto [aec] = co_await ws.async_accept(req, no_throw);
+        auto aec = co_await labkit::accept(ws, req);
         if(aec)
             co_return fail(aec, "accept");
 
         // Watch the device's configuration in the background
-        labkit::spawn(ws.get_executor(), watch(self), net::detached);
+        labkit::spawn(ws.get_executor(), watch(self));
 
         // Read (and ignore) whatever the dashboard sends, until it leaves
         beast::flat_buffer buffer;
@@ -132,11 +128,10 @@ net::awaitable<void> serve_connection(tcp::socket socket, std::chrono::milliseco
 {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
-    http::request<http::string_body> req;
+    labkit::request req;
 
     // Read the request, with a deadline
-    stream.expires_after(30s);
-    auto [rec, rn] = co_await http::async_read(stream, buffer, req, no_throw);
+    auto rec = co_await labkit::read_request(stream, buffer, req);
     if(rec)
         co_return fail(rec, "read");
 
@@ -148,30 +143,19 @@ net::awaitable<void> serve_connection(tcp::socket socket, std::chrono::milliseco
     }
 
     // Push a new configuration: only its revision matters here
-    http::response<http::string_body> res{http::status::ok, req.version()};
+    auto res = req.method() == http::verb::post && req.target().starts_with("/config") && !device.empty()
+                   ? labkit::reply(req, http::status::ok, "application/json",
+                                   revision_json(device, configs().bump(device)))
+                   : labkit::reply(req, http::status::not_found, "application/json",
+                                   R"({"error":"try POST /config?device=ID or a WebSocket on /watch?device=ID"})");
     res.keep_alive(false);
-    res.set(http::field::content_type, "application/json");
-    if(req.method() == http::verb::post && req.target().starts_with("/config") && !device.empty())
-        res.body() = revision_json(device, configs().bump(device));
-    else
-    {
-        res.result(http::status::not_found);
-        res.body() = R"({"error":"try POST /config?device=ID or a WebSocket on /watch?device=ID"})";
-    }
-    res.prepare_payload();
-    auto [wec, wn] = co_await http::async_write(stream, res, no_throw);
-    if(wec)
-        co_return fail(wec, "write");
-    stream.socket().shutdown(tcp::socket::shutdown_send, wec);
+    co_await labkit::send(stream, std::move(res));
 }
 
 int main(int argc, char* argv[])
 {
     return labkit::run(argc, argv, [](labkit::lab& lab) {
         auto poll = std::chrono::milliseconds(lab.option<int>("poll-ms", 1000));
-        labkit::accept(lab, [poll](tcp::socket socket) {
-            auto ex = socket.get_executor();
-            labkit::spawn(ex, serve_connection(std::move(socket), poll), net::detached);
-        });
+        labkit::accept(lab, [poll](tcp::socket socket) { return serve_connection(std::move(socket), poll); });
     });
 }

@@ -2,10 +2,8 @@
 // Redis (INCR hits:ID) and answers the new count. Redis connections come from a pool.
 #include "pool.hpp"
 
+#include <labkit/http.hpp>
 #include <labkit/server.hpp>
-#include <labkit/spawn.hpp>
-
-#include <boost/asio/detached.hpp>
 
 #include <chrono>
 #include <memory>
@@ -14,39 +12,23 @@
 using labkit::no_throw;
 
 // The reply to one request.
-net::awaitable<http::response<http::string_body>> handle(const http::request<http::string_body>& req, pool& backends)
+net::awaitable<labkit::response> handle(const labkit::request& req, pool& backends)
 {
-    http::response<http::string_body> res{http::status::ok, req.version()};
-    res.set(http::field::server, "telemetry-gateway");
-    res.set(http::field::content_type, "text/plain");
-    res.keep_alive(req.keep_alive());
     std::string_view target = req.target();
+    if(req.method() != http::verb::get || !target.starts_with("/hits?device="))
+        co_return labkit::reply(req, http::status::not_found, "text/plain", "no such endpoint\n");
 
-    if(req.method() == http::verb::get && target.starts_with("/hits?device="))
+    // Count the hit in Redis, on a pooled connection
+    auto conn = co_await backends.acquire();
+    std::optional<long long> count;
+    if(conn)
     {
-        // Count the hit in Redis, on a pooled connection
-        auto conn = co_await backends.acquire();
-        std::optional<long long> count;
-        if(conn)
-        {
-            count = co_await conn->incr("hits:" + std::string(target.substr(13)));
-            backends.release(std::move(conn));
-        }
-        if(count)
-            res.body() = std::to_string(*count) + "\n";
-        else
-        {
-            res.result(http::status::service_unavailable);
-            res.body() = "backend unavailable\n";
-        }
+        count = co_await conn->incr("hits:" + std::string(target.substr(13)));
+        backends.release(std::move(conn));
     }
-    else
-    {
-        res.result(http::status::not_found);
-        res.body() = "no such endpoint\n";
-    }
-    res.prepare_payload();
-    co_return res;
+    if(!count)
+        co_return labkit::reply(req, http::status::service_unavailable, "text/plain", "backend unavailable\n");
+    co_return labkit::reply(req, http::status::ok, "text/plain", std::to_string(*count) + "\n");
 }
 
 net::awaitable<void> session(beast::tcp_stream stream, std::shared_ptr<pool> backends)
@@ -56,9 +38,8 @@ net::awaitable<void> session(beast::tcp_stream stream, std::shared_ptr<pool> bac
     for(;;)
     {
         // Read a request, within the deadline
-        http::request<http::string_body> req;
-        stream.expires_after(std::chrono::seconds(30));
-        auto [rec, rn] = co_await http::async_read(stream, buffer, req, no_throw);
+        labkit::request req;
+        auto rec = co_await labkit::read_request(stream, buffer, req);
         if(rec == http::error::end_of_stream)
             break;
         if(rec)
@@ -85,8 +66,7 @@ int main(int argc, char* argv[])
         auto size = static_cast<std::size_t>(lab.option<int>("pool-size", 4));
         auto backends = std::make_shared<pool>(lab.ioc().get_executor(), size, port);
         labkit::accept(lab, [backends](tcp::socket socket) {
-            auto ex = socket.get_executor();
-            labkit::spawn(ex, session(beast::tcp_stream(std::move(socket)), backends), net::detached);
+            return session(beast::tcp_stream(std::move(socket)), backends);
         });
     });
 }

@@ -1,10 +1,9 @@
 // Telemetry gateway, reading intake: devices POST /readings?device=ID with a JSON
 // body and get 202 Accepted. Every request is recorded in the access log, which one
 // writer appends to a file on the gateway's slow storage.
+#include <labkit/http.hpp>
 #include <labkit/server.hpp>
 #include <labkit/spawn.hpp>
-
-#include <boost/asio/detached.hpp>
 
 #include <chrono>
 #include <deque>
@@ -77,21 +76,11 @@ public:
 };
 
 // The reply to one request, and its line in the access log.
-http::response<http::string_body> handle(const http::request<http::string_body>& req, const tcp::endpoint& peer,
-                                         access_log& log)
+labkit::response handle(const labkit::request& req, const tcp::endpoint& peer, access_log& log)
 {
-    http::response<http::string_body> res{http::status::accepted, req.version()};
-    res.set(http::field::server, "telemetry-gateway");
-    res.set(http::field::content_type, "text/plain");
-    res.keep_alive(req.keep_alive());
-    if(req.method() == http::verb::post && req.target().starts_with("/readings?device="))
-        res.body() = "accepted\n";
-    else
-    {
-        res.result(http::status::not_found);
-        res.body() = "no such endpoint\n";
-    }
-    res.prepare_payload();
+    auto res = req.method() == http::verb::post && req.target().starts_with("/readings?device=")
+                   ? labkit::reply(req, http::status::accepted, "text/plain", "accepted\n")
+                   : labkit::reply(req, http::status::not_found, "text/plain", "no such endpoint\n");
 
     // Record the request
     auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -100,34 +89,6 @@ http::response<http::string_body> handle(const http::request<http::string_body>&
              " " + std::string(req.target()) + " " + std::to_string(res.result_int()) + " in=" +
              std::to_string(req.body().size()) + "B out=" + std::to_string(res.body().size()) + "B");
     return res;
-}
-
-net::awaitable<void> session(beast::tcp_stream stream, std::shared_ptr<access_log> log)
-{
-    labkit::scoped_count live(labkit::sessions());
-    beast::error_code ec;
-    auto peer = stream.socket().remote_endpoint(ec);
-    beast::flat_buffer buffer;
-    for(;;)
-    {
-        // Read a request, within the deadline
-        http::request<http::string_body> req;
-        stream.expires_after(std::chrono::seconds(30));
-        auto [rec, rn] = co_await http::async_read(stream, buffer, req, no_throw);
-        if(rec == http::error::end_of_stream)
-            break;
-        if(rec)
-            co_return fail(rec, "read");
-
-        // Answer it
-        auto res = handle(req, peer, *log);
-        auto [wec, wn] = co_await http::async_write(stream, res, no_throw);
-        if(wec)
-            co_return fail(wec, "write");
-        if(!res.keep_alive())
-            break;
-    }
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
 int main(int argc, char* argv[])
@@ -139,15 +100,18 @@ int main(int argc, char* argv[])
         auto dir = fs::temp_directory_path() / ("gateway-log-" + std::to_string(::getpid()));
         fs::create_directories(dir);
         auto log = std::make_shared<access_log>(lab.ioc().get_executor(), dir / "access.log", sink);
-        labkit::spawn(lab.ioc().get_executor(), log->run_writer(), net::detached);
+        labkit::spawn(lab.ioc().get_executor(), log->run_writer());
         lab.on_stop([dir] {
             std::error_code ignored;
             fs::remove_all(dir, ignored);
         });
 
+        // Each connection's requests are logged with its peer's address
         labkit::accept(lab, [log](tcp::socket socket) {
-            auto ex = socket.get_executor();
-            labkit::spawn(ex, session(beast::tcp_stream(std::move(socket)), log), net::detached);
+            beast::error_code ec;
+            auto peer = socket.remote_endpoint(ec);
+            return labkit::serve_http(beast::tcp_stream(std::move(socket)),
+                                      [log, peer](const labkit::request& req) { return handle(req, peer, *log); });
         });
     });
 }

@@ -1,10 +1,8 @@
 // Telemetry gateway, dashboard API: GET /devices/<id>/summary serves a device's
 // day at a glance (min, max and mean per half hour). Rendering a summary is
 // costly, so rendered summaries are cached and shared by every connection.
+#include <labkit/http.hpp>
 #include <labkit/server.hpp>
-#include <labkit/spawn.hpp>
-
-#include <boost/asio/detached.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -14,8 +12,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-
-using labkit::no_throw;
 
 // Rendered summaries, by request target.
 class summary_cache
@@ -81,72 +77,26 @@ std::string render_summary(std::string_view device)
 }
 
 // The reply to one request.
-http::response<http::string_body> handle(const http::request<http::string_body>& req)
+labkit::response handle(const labkit::request& req)
 {
-    http::response<http::string_body> res{http::status::ok, req.version()};
-    res.set(http::field::server, "telemetry-gateway");
-    res.set(http::field::content_type, "application/json");
-    res.keep_alive(req.keep_alive());
     std::string target(req.target());
     auto device = device_of(target);
+    if(req.method() != http::verb::get || device.empty())
+        return labkit::reply(req, http::status::not_found, "application/json", R"({"error":"no such resource"})");
 
-    if(req.method() == http::verb::get && !device.empty())
-    {
-        // Serve the cached summary, or render it and cache it; X-Cache says which
-        if(auto cached = cache().find(target))
-        {
-            res.body() = std::move(*cached);
-            res.set("X-Cache", "HIT");
-        }
-        else
-        {
-            res.body() = render_summary(device);
-            cache().put(target, res.body());
-            res.set("X-Cache", "MISS");
-        }
-    }
-    else
-    {
-        res.result(http::status::not_found);
-        res.body() = R"({"error":"no such resource"})";
-    }
-    res.prepare_payload();
+    // Serve the cached summary, or render it and cache it; X-Cache says which
+    auto cached = cache().find(target);
+    auto summary = cached ? std::move(*cached) : render_summary(device);
+    auto res = labkit::reply(req, http::status::ok, "application/json", std::move(summary));
+    if(!cached)
+        cache().put(target, res.body());
+    res.set("X-Cache", cached ? "HIT" : "MISS");
     return res;
-}
-
-net::awaitable<void> session(beast::tcp_stream stream)
-{
-    labkit::scoped_count live(labkit::sessions());
-    beast::flat_buffer buffer;
-    for(;;)
-    {
-        // Read a request, within the deadline
-        http::request<http::string_body> req;
-        stream.expires_after(std::chrono::seconds(30));
-        auto [rec, rn] = co_await http::async_read(stream, buffer, req, no_throw);
-        if(rec == http::error::end_of_stream)
-            break;
-        if(rec)
-            co_return fail(rec, "read");
-
-        // Answer it
-        auto res = handle(req);
-        auto [wec, wn] = co_await http::async_write(stream, res, no_throw);
-        if(wec)
-            co_return fail(wec, "write");
-        if(!res.keep_alive())
-            break;
-    }
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 int main(int argc, char* argv[])
 {
     return labkit::run(argc, argv, [](labkit::lab& lab) {
-        labkit::accept(lab, [](tcp::socket socket) {
-            auto ex = socket.get_executor();
-            labkit::spawn(ex, session(beast::tcp_stream(std::move(socket))), net::detached);
-        });
+        labkit::serve_http(lab, handle);
     });
 }

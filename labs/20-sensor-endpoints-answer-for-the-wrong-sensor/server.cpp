@@ -1,6 +1,7 @@
 // Telemetry gateway, sensor API: one pair of routes per sensor kind in the catalog.
 // Devices post readings (POST /readings/KIND?device=ID, the value as the body), the
 // dashboard asks for the latest one (GET /latest/KIND?device=ID).
+#include <labkit/http.hpp>
 #include <labkit/server.hpp>
 
 #include <charconv>
@@ -16,8 +17,9 @@
 #include <vector>
 
 using namespace std::chrono_literals;
-using request = http::request<http::string_body>;
-using response = http::response<http::string_body>;
+using labkit::request;
+using labkit::response;
+constexpr std::string_view json = "application/json";
 
 struct sensor_kind
 {
@@ -75,19 +77,8 @@ public:
         auto path = target.substr(0, target.find('?'));
         auto it = routes_.find({req.method(), std::string(path)});
         if(it == routes_.end())
-            return reply(req, http::status::not_found, R"({"error":"no such route"})");
+            return labkit::reply(req, http::status::not_found, json, R"({"error":"no such route"})");
         return it->second(req);
-    }
-
-    static response reply(const request& req, http::status status, std::string body)
-    {
-        response res{status, req.version()};
-        res.set(http::field::server, "telemetry-gateway");
-        res.set(http::field::content_type, "application/json");
-        res.keep_alive(req.keep_alive());
-        res.body() = std::move(body);
-        res.prepare_payload();
-        return res;
     }
 
 private:
@@ -178,18 +169,19 @@ int main(int argc, char* argv[])
             auto& body = req.body();
             auto [end, err] = std::from_chars(body.data(), body.data() + body.size(), value);
             if(device.empty() || err != std::errc() || end != body.data() + body.size())
-                return router::reply(req, http::status::bad_request, R"({"error":"want ?device=ID and a number"})");
+                return labkit::reply(req, http::status::bad_request, json,
+                                     R"({"error":"want ?device=ID and a number"})");
             if(value < kind.min || value > kind.max)
-                return router::reply(req, http::status::unprocessable_entity, R"({"error":"out of range"})");
+                return labkit::reply(req, http::status::unprocessable_entity, json, R"({"error":"out of range"})");
             latest.put(kind.name, device, value);
-            return router::reply(req, http::status::ok, reading_json(kind, device, value));
+            return labkit::reply(req, http::status::ok, json, reading_json(kind, device, value));
         });
         routes.add(http::verb::get, "/latest/" + kind.name, [&](const request& req) {
             auto device = device_of(req.target());
             auto value = latest.get(kind.name, device);
             if(!value)
-                return router::reply(req, http::status::not_found, R"({"error":"no reading yet"})");
-            return router::reply(req, http::status::ok, reading_json(kind, device, *value));
+                return labkit::reply(req, http::status::not_found, json, R"({"error":"no reading yet"})");
+            return labkit::reply(req, http::status::ok, json, reading_json(kind, device, *value));
         });
     }
 

@@ -1,10 +1,8 @@
 // Telemetry gateway, batch uploads: a device keeps one connection open and POSTs
 // batches of readings to /uploads?device=ID. Each connection stages its batches in a
 // scratch buffer borrowed from a pool, so a busy gateway does not allocate per request.
+#include <labkit/http.hpp>
 #include <labkit/server.hpp>
-#include <labkit/spawn.hpp>
-
-#include <boost/asio/detached.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -65,9 +63,8 @@ net::awaitable<void> session(beast::tcp_stream stream, std::shared_ptr<buffer_po
     for(;;)
     {
         // Read a request, within the deadline
-        http::request<http::string_body> req;
-        stream.expires_after(std::chrono::seconds(30));
-        auto [rec, rn] = co_await http::async_read(stream, buffer, req, no_throw);
+        labkit::request req;
+        auto rec = co_await labkit::read_request(stream, buffer, req);
         if(rec == http::error::end_of_stream)
             break;
         if(rec)
@@ -77,18 +74,10 @@ net::awaitable<void> session(beast::tcp_stream stream, std::shared_ptr<buffer_po
         }
 
         // Stage the batch and answer with what it held
-        http::response<http::string_body> res{http::status::ok, req.version()};
-        res.set(http::field::server, "telemetry-gateway");
-        res.set(http::field::content_type, "text/plain");
-        res.keep_alive(req.keep_alive());
-        if(req.method() == http::verb::post && req.target().starts_with("/uploads?device="))
-            res.body() = "stored " + std::to_string(stage(req.body(), *scratch)) + " readings\n";
-        else
-        {
-            res.result(http::status::not_found);
-            res.body() = "no such endpoint\n";
-        }
-        res.prepare_payload();
+        auto res = req.method() == http::verb::post && req.target().starts_with("/uploads?device=")
+                       ? labkit::reply(req, http::status::ok, "text/plain",
+                                       "stored " + std::to_string(stage(req.body(), *scratch)) + " readings\n")
+                       : labkit::reply(req, http::status::not_found, "text/plain", "no such endpoint\n");
         auto [wec, wn] = co_await http::async_write(stream, res, no_throw);
         if(wec)
         {
@@ -109,8 +98,7 @@ int main(int argc, char* argv[])
         auto kib = static_cast<std::size_t>(lab.option<int>("buffer-kib", 256));
         auto pool = std::make_shared<buffer_pool>(kib * 1024);
         labkit::accept(lab, [pool](tcp::socket socket) {
-            auto ex = socket.get_executor();
-            labkit::spawn(ex, session(beast::tcp_stream(std::move(socket)), pool), net::detached);
+            return session(beast::tcp_stream(std::move(socket)), pool);
         });
     });
 }

@@ -2,8 +2,8 @@
 // and the gateway streams that device's sensor readings to it as they are sampled.
 #include <labkit/server.hpp>
 #include <labkit/spawn.hpp>
+#include <labkit/websocket.hpp>
 
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/channel.hpp>
 
@@ -85,17 +85,14 @@ net::awaitable<void> serve(tcp::socket socket, std::chrono::milliseconds every)
 {
     labkit::scoped_count live(labkit::sessions());
     websocket::stream<beast::tcp_stream> ws(std::move(socket));
-    ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
 
     // Read the upgrade request, to learn which device to stream
     beast::flat_buffer buffer;
-    http::request<http::empty_body> req;
-    beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(30));
-    auto [hec, hn] = co_await http::async_read(ws.next_layer(), buffer, req, no_throw);
+    labkit::request req;
+    auto hec = co_await labkit::read_request(ws.next_layer(), buffer, req);
     if(hec)
         co_return fail(hec, "read");
-    beast::get_lowest_layer(ws).expires_never();
-    auto [aec] = co_await ws.async_accept(req, no_throw);
+    auto aec = co_await labkit::accept(ws, req);
     if(aec)
         co_return fail(aec, "accept");
 
@@ -103,7 +100,7 @@ net::awaitable<void> serve(tcp::socket socket, std::chrono::milliseconds every)
     auto readings = std::make_shared<reading_queue>(ws.get_executor(), queue_limit);
     auto device = device_of(req.target());
     for(auto sensor : sensors)
-        labkit::spawn(ws.get_executor(), sample(readings, device, sensor, every), net::detached);
+        labkit::spawn(ws.get_executor(), sample(readings, device, sensor, every));
 
     // Stream until the dashboard leaves
     co_await (read_until_closed(ws) || forward(ws, *readings));
@@ -118,9 +115,6 @@ int main(int argc, char* argv[])
 {
     return labkit::run(argc, argv, [](labkit::lab& lab) {
         auto every = std::chrono::milliseconds(lab.option<int>("sample-ms", 250));
-        labkit::accept(lab, [every](tcp::socket socket) {
-            auto ex = socket.get_executor();
-            labkit::spawn(ex, serve(std::move(socket), every), net::detached);
-        });
+        labkit::accept(lab, [every](tcp::socket socket) { return serve(std::move(socket), every); });
     });
 }

@@ -1,10 +1,9 @@
 // Telemetry gateway, HTTP API: devices post readings, the gateway sums them in
 // windows and flushes each window to the store on a schedule. Operators change
 // the flush period with POST /admin/reload, without a restart.
+#include <labkit/http.hpp>
 #include <labkit/server.hpp>
 #include <labkit/spawn.hpp>
-
-#include <boost/asio/detached.hpp>
 
 #include <charconv>
 #include <chrono>
@@ -125,72 +124,32 @@ std::chrono::milliseconds parse_period(const std::string& body)
     return std::chrono::milliseconds(ms);
 }
 
-http::response<http::string_body> handle(const http::request<http::string_body>& req, gateway& gw)
+labkit::response handle(const labkit::request& req, gateway& gw)
 {
-    http::response<http::string_body> res{http::status::ok, req.version()};
-    res.set(http::field::server, "telemetry-gateway");
-    res.set(http::field::content_type, "text/plain");
-    res.keep_alive(req.keep_alive());
-
     auto target = req.target();
     auto& body = req.body();
-    double value = 0;
     if(req.method() == http::verb::post && target.starts_with("/readings"))
     {
         // Sum the reading into the open window
+        double value = 0;
         if(std::from_chars(body.data(), body.data() + body.size(), value).ptr != body.data() + body.size())
-            res.result(http::status::bad_request);
-        else
-        {
-            gw.totals.add(value);
-            res.result(http::status::accepted);
-        }
+            return labkit::reply(req, http::status::bad_request, "text/plain", "");
+        gw.totals.add(value);
+        return labkit::reply(req, http::status::accepted, "text/plain", "");
     }
-    else if(req.method() == http::verb::get && target == "/stats")
-        res.body() = gw.totals.summary();
-    else if(req.method() == http::verb::post && target == "/admin/reload")
+    if(req.method() == http::verb::get && target == "/stats")
+        return labkit::reply(req, http::status::ok, "text/plain", gw.totals.summary());
+    if(req.method() == http::verb::post && target == "/admin/reload")
     {
         // Restart the schedule with the new period
         auto period = parse_period(body);
         if(period == 0ms)
-            res.result(http::status::bad_request);
-        else
-        {
-            gw.schedule.start(period);
-            res.body() = "reloaded: flushing every " + std::to_string(period.count()) + " ms\n";
-        }
+            return labkit::reply(req, http::status::bad_request, "text/plain", "");
+        gw.schedule.start(period);
+        return labkit::reply(req, http::status::ok, "text/plain",
+                             "reloaded: flushing every " + std::to_string(period.count()) + " ms\n");
     }
-    else
-        res.result(http::status::not_found);
-    res.prepare_payload();
-    return res;
-}
-
-net::awaitable<void> serve(beast::tcp_stream stream, std::shared_ptr<gateway> gw)
-{
-    labkit::scoped_count live(labkit::sessions());
-    beast::flat_buffer buffer;
-    for(;;)
-    {
-        // Read a request
-        http::request<http::string_body> req;
-        stream.expires_after(30s);
-        auto [ec, n] = co_await http::async_read(stream, buffer, req, no_throw);
-        if(ec == http::error::end_of_stream)
-            break;
-        if(ec)
-            co_return fail(ec, "read");
-
-        // Answer it
-        auto res = handle(req, *gw);
-        auto [wec, wn] = co_await http::async_write(stream, res, no_throw);
-        if(wec)
-            co_return fail(wec, "write");
-        if(!res.keep_alive())
-            break;
-    }
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    return labkit::reply(req, http::status::not_found, "text/plain", "");
 }
 
 int main(int argc, char* argv[])
@@ -199,9 +158,6 @@ int main(int argc, char* argv[])
         auto period = std::chrono::milliseconds(lab.option<int>("flush-ms", 1000));
         auto gw = std::make_shared<gateway>(lab.ioc().get_executor());
         gw->schedule.start(period);
-        labkit::accept(lab, [gw](tcp::socket socket) {
-            auto ex = socket.get_executor();
-            labkit::spawn(ex, serve(beast::tcp_stream(std::move(socket)), gw), net::detached);
-        });
+        labkit::serve_http(lab, [gw](const labkit::request& req) { return handle(req, *gw); });
     });
 }

@@ -3,6 +3,7 @@
 // server with a thread per connection; replies go out through the connection's
 // outbox and its own sender thread, so a unit that is slow to read its replies
 // does not hold up reading the next request.
+#include <labkit/http.hpp>
 #include <labkit/server.hpp>
 
 #include <charconv>
@@ -13,26 +14,18 @@
 #include <stop_token>
 #include <thread>
 
-using response = http::response<http::string_body>;
+using labkit::response;
 
 // Answer one request: readings are accepted, anything else is not found.
-response handle(const http::request<http::string_body>& req)
+response handle(const labkit::request& req)
 {
-    response res{http::status::accepted, req.version()};
-    res.set(http::field::server, "telemetry-gateway");
-    res.set(http::field::content_type, "text/plain");
-    res.keep_alive(req.keep_alive());
-
     auto& body = req.body();
     double value = 0;
     if(req.method() != http::verb::post || !req.target().starts_with("/readings"))
-        res.result(http::status::not_found);
-    else if(std::from_chars(body.data(), body.data() + body.size(), value).ptr != body.data() + body.size())
-        res.result(http::status::bad_request);
-    else
-        res.body() = "ok\n";
-    res.prepare_payload();
-    return res;
+        return labkit::reply(req, http::status::not_found, "text/plain", "");
+    if(std::from_chars(body.data(), body.data() + body.size(), value).ptr != body.data() + body.size())
+        return labkit::reply(req, http::status::bad_request, "text/plain", "");
+    return labkit::reply(req, http::status::accepted, "text/plain", "ok\n");
 }
 
 class connection : public std::enable_shared_from_this<connection>
@@ -58,7 +51,7 @@ public:
         for(;;)
         {
             // Read a request
-            http::request<http::string_body> req;
+            labkit::request req;
             beast::error_code ec;
             http::read(socket_, buffer, req, ec);
             if(ec == http::error::end_of_stream)

@@ -2,9 +2,7 @@
 // (/feed?device=ID) and is listed as online, with its reading count, while its
 // feed is open; the dashboard asks GET /devices/ID or GET /devices for the count.
 #include <labkit/server.hpp>
-#include <labkit/spawn.hpp>
-
-#include <boost/asio/detached.hpp>
+#include <labkit/websocket.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -15,7 +13,6 @@
 #include <string_view>
 #include <unordered_map>
 
-using namespace std::chrono_literals;
 using labkit::no_throw;
 
 // The devices online now: since when, and how many readings each has sent.
@@ -91,26 +88,18 @@ std::string device_id(std::string_view target)
 
 // GET /devices/ID: 200 with the device's reading count while it is online, 404 otherwise;
 // GET /devices: how many are online
-http::response<http::string_body> lookup(const http::request<http::string_body>& req)
+labkit::response lookup(const labkit::request& req)
 {
     std::string_view target = req.target(), prefix = "/devices/";
-    http::response<http::string_body> res{http::status::ok, req.version()};
-    res.set(http::field::server, "telemetry-gateway");
-    res.set(http::field::content_type, "application/json");
-    res.keep_alive(false);
     if(req.method() == http::verb::get && target == "/devices")
-        res.body() = R"({"online":)" + std::to_string(devices().size()) + "}";
-    else if(auto p = req.method() == http::verb::get && target.starts_with(prefix)
-                         ? devices().find(std::string(target.substr(prefix.size())))
-                         : std::nullopt)
-        res.body() = R"({"online":true,"readings":)" + std::to_string(p->readings) + "}";
-    else
-    {
-        res.result(http::status::not_found);
-        res.body() = R"({"online":false})";
-    }
-    res.prepare_payload();
-    return res;
+        return labkit::reply(req, http::status::ok, "application/json",
+                             R"({"online":)" + std::to_string(devices().size()) + "}");
+    if(auto p = req.method() == http::verb::get && target.starts_with(prefix)
+                    ? devices().find(std::string(target.substr(prefix.size())))
+                    : std::nullopt)
+        return labkit::reply(req, http::status::ok, "application/json",
+                             R"({"online":true,"readings":)" + std::to_string(p->readings) + "}");
+    return labkit::reply(req, http::status::not_found, "application/json", R"({"online":false})");
 }
 
 // One device's feed: listed while it lasts, every reading counted and acknowledged.
@@ -143,9 +132,8 @@ net::awaitable<void> serve(tcp::socket socket)
 
     // Read the request, with a deadline
     beast::flat_buffer buffer;
-    http::request<http::string_body> req;
-    beast::get_lowest_layer(ws).expires_after(30s);
-    auto [hec, hn] = co_await http::async_read(ws.next_layer(), buffer, req, no_throw);
+    labkit::request req;
+    auto hec = co_await labkit::read_request(ws.next_layer(), buffer, req);
     if(hec)
         co_return fail(hec, "read");
 
@@ -153,18 +141,13 @@ net::awaitable<void> serve(tcp::socket socket)
     if(!websocket::is_upgrade(req) || device.empty())
     {
         auto res = lookup(req);
-        auto [wec, wn] = co_await http::async_write(ws.next_layer(), res, no_throw);
-        if(wec)
-            co_return fail(wec, "write");
-        beast::error_code ec;
-        ws.next_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
+        res.keep_alive(false);
+        co_await labkit::send(ws.next_layer(), std::move(res));
         co_return;
     }
 
-    // The WebSocket layer times the feed from here on
-    beast::get_lowest_layer(ws).expires_never();
-    ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    auto [aec] = co_await ws.async_accept(req, no_throw);
+    // Accept the feed; the WebSocket layer times it from here on
+    auto aec = co_await labkit::accept(ws, req);
     if(aec)
         co_return fail(aec, "accept");
 
@@ -177,9 +160,6 @@ net::awaitable<void> serve(tcp::socket socket)
 int main(int argc, char* argv[])
 {
     return labkit::run(argc, argv, [](labkit::lab& lab) {
-        labkit::accept(lab, [](tcp::socket socket) {
-            auto ex = socket.get_executor();
-            labkit::spawn(ex, serve(std::move(socket)), net::detached);
-        });
+        labkit::accept(lab, [](tcp::socket socket) { return serve(std::move(socket)); });
     });
 }

@@ -25,19 +25,44 @@ namespace labkit {
 
 using namespace std::chrono_literals;
 
-void fail(beast::error_code ec, std::string_view what)
+namespace {
+
+// Report one failure on stderr: the first 20, then one in a thousand, so a flood cannot fill the disk.
+void report(std::string_view what, const std::string& message)
 {
-    // The first 20 failures, then one in a thousand, so a flood cannot fill the disk.
     static std::atomic<std::uint64_t> count{0};
     auto n = ++count;
     if(n <= 20 || n % 1000 == 0)
     {
         static std::mutex m;
         std::lock_guard lock(m);
-        std::cerr << what << ": " << ec.message();
+        std::cerr << what << ": " << message;
         if(n > 20)
             std::cerr << " (" << n << " failures so far)";
         std::cerr << '\n';
+    }
+}
+
+} // namespace
+
+void fail(beast::error_code ec, std::string_view what)
+{
+    report(what, ec.message());
+}
+
+void fail(std::exception_ptr e, std::string_view what)
+{
+    try
+    {
+        std::rethrow_exception(e);
+    }
+    catch(const std::exception& x)
+    {
+        report(what, std::string("exception: ") + x.what());
+    }
+    catch(...)
+    {
+        report(what, "exception of a type that is not std::exception");
     }
 }
 

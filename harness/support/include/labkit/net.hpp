@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <exception>
 #include <string_view>
 
 namespace beast = boost::beast;
@@ -19,6 +20,9 @@ namespace labkit {
 
 // Report a failure on stderr (rate-limited so a flood of errors cannot drown the log).
 void fail(beast::error_code ec, std::string_view what);
+
+// Report an exception that ended a task on stderr, rate-limited alike.
+void fail(std::exception_ptr e, std::string_view what);
 
 } // namespace labkit
 

@@ -9,6 +9,8 @@
 //           labkit::accept(lab, [ttl](tcp::socket s) {
 //               std::make_shared<session>(std::move(s), ttl)->run();
 //           });
+//           // or, with a coroutine per connection:
+//           // labkit::accept(lab, [ttl](tcp::socket s) { return session(std::move(s), ttl); });
 //       });
 //   }
 //
@@ -21,6 +23,7 @@
 #include "labkit/metrics.hpp"
 #include "labkit/net.hpp"
 #include "labkit/no_throw.hpp"
+#include "labkit/spawn.hpp"
 
 #include <cstdlib>
 #include <functional>
@@ -30,6 +33,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace labkit {
 
@@ -105,6 +109,20 @@ int run(int argc, char* argv[], std::function<void(lab&)> setup);
 // Accept errors are reported and the loop goes on (after a short pause when out of
 // descriptors).
 void accept(lab& l, std::function<void(tcp::socket)> on_connection);
+
+// The coroutine form: each connection runs the coroutine session(socket) returns, on the
+// socket's strand, started with labkit::spawn (so counted, and an exception is reported).
+//
+//   labkit::accept(lab, [](tcp::socket socket) { return session(std::move(socket)); });
+template <class Session>
+    requires std::is_same_v<std::invoke_result_t<Session&, tcp::socket>, boost::asio::awaitable<void>>
+void accept(lab& l, Session session)
+{
+    accept(l, std::function<void(tcp::socket)>([session = std::move(session)](tcp::socket socket) mutable {
+               auto ex = socket.get_executor();
+               spawn(ex, session(std::move(socket)));
+           }));
+}
 
 } // namespace labkit
 
