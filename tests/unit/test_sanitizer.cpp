@@ -7,14 +7,17 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <unistd.h>
 
 using namespace leaklab;
 
 namespace {
 
-std::string captured(const std::string& name, const std::string& folder = "sanitizer-reports")
+std::string report_file(const std::string& name, const std::string& folder = "sanitizer-reports")
 {
     std::ifstream in(std::string(LEAKLAB_TEST_ROOT) + "/tests/fixtures/" + folder + "/" + name);
     REQUIRE(in);
@@ -27,7 +30,7 @@ std::string captured(const std::string& name, const std::string& folder = "sanit
 
 TEST_CASE("ASan heap-use-after-free: the access, the free and the allocation, with own frames")
 {
-    auto f = tools::parse_reports(captured("asan-19-heap-use-after-free.log"));
+    auto f = tools::parse_reports(report_file("asan-19-heap-use-after-free.log"));
     REQUIRE(f.size() == 1);
     CHECK(f[0].tool == "AddressSanitizer");
     CHECK(f[0].kind == "heap-use-after-free");
@@ -57,7 +60,7 @@ TEST_CASE("ASan heap-use-after-free: the access, the free and the allocation, wi
 
 TEST_CASE("ASan stack-use-after-scope: the access in the lab's handler, the frame the variable lived in")
 {
-    auto f = tools::parse_reports(captured("asan-20-stack-use-after-scope.log"));
+    auto f = tools::parse_reports(report_file("asan-20-stack-use-after-scope.log"));
     REQUIRE(f.size() == 1);
     CHECK(f[0].kind == "stack-use-after-scope");
     REQUIRE(f[0].stacks.size() == 2);
@@ -72,7 +75,7 @@ TEST_CASE("ASan stack-use-after-scope: the access in the lab's handler, the fram
 
 TEST_CASE("LSan: one finding per leak listed, with bytes and objects; a cycle leaks only indirectly")
 {
-    auto f = tools::parse_reports(captured("lsan-05-indirect-leaks.log"));
+    auto f = tools::parse_reports(report_file("lsan-05-indirect-leaks.log"));
     REQUIRE(f.size() == 4);
     for(auto& x : f)
     {
@@ -93,7 +96,7 @@ TEST_CASE("LSan: one finding per leak listed, with bytes and objects; a cycle le
 
 TEST_CASE("TSan data race: both accesses, the heap block, the thread, the frames with file:line")
 {
-    auto f = tools::parse_reports(captured("tsan-21-data-race.log"));
+    auto f = tools::parse_reports(report_file("tsan-21-data-race.log"));
     REQUIRE(f.size() == 1);
     CHECK(f[0].tool == "ThreadSanitizer");
     CHECK(f[0].kind == "data race");
@@ -117,7 +120,7 @@ TEST_CASE("TSan data race: both accesses, the heap block, the thread, the frames
 
 TEST_CASE("Reports of the same kind at the same own lines merge and count; text that is not a report is skipped")
 {
-    const auto one = captured("tsan-21-data-race.log");
+    const auto one = report_file("tsan-21-data-race.log");
     auto f = tools::merge(tools::parse_reports("read: Connection reset by peer\n" + one + "\nsome other output\n" + one));
     REQUIRE(f.size() == 1);
     CHECK(f[0].count == 2);
@@ -181,7 +184,7 @@ TEST_CASE("tampering: no lab or solution of the kit is flagged")
 
 TEST_CASE("memcheck XML: lost blocks by kind, bytes and blocks, the allocation's own frame")
 {
-    auto f = tools::parse_memcheck_xml(captured("memcheck-06-definitely-lost.xml", "memcheck-reports"));
+    auto f = tools::parse_memcheck_xml(report_file("memcheck-06-definitely-lost.xml", "memcheck-reports"));
     REQUIRE(f.size() == 3);
     CHECK(f[0].kind == "possibly lost");
     CHECK(f[1].kind == "indirectly lost");
@@ -198,9 +201,28 @@ TEST_CASE("memcheck XML: lost blocks by kind, bytes and blocks, the allocation's
     CHECK_THROWS(tools::parse_memcheck_xml("<valgrindoutput><error>"));
 }
 
+TEST_CASE("memcheck: the program has ended once its report says FINISHED, before the leak check")
+{
+    namespace fs = std::filesystem;
+    const auto xml = report_file("memcheck-06-definitely-lost.xml", "memcheck-reports");
+    const auto dir = fs::temp_directory_path() / ("leaklab-memcheck-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    auto write = [&](const std::string& text) { std::ofstream(dir / "valgrind.4242.xml") << text; };
+    CHECK_FALSE(tools::memcheck_program_ended(dir, 4242));  // no report yet
+    const auto finished = xml.find("<state>FINISHED</state>");
+    REQUIRE(finished != std::string::npos);
+    REQUIRE(xml.find("<kind>Leak_") > finished);  // the leak errors come after it
+    write(xml.substr(0, xml.rfind("<status>", finished)));  // still running
+    CHECK_FALSE(tools::memcheck_program_ended(dir, 4242));
+    write(xml.substr(0, xml.find("<error>", finished)));  // ended, the leak check under way
+    CHECK(tools::memcheck_program_ended(dir, 4242));
+    CHECK_FALSE(tools::memcheck_program_ended(dir, 4243));  // another process's report
+    fs::remove_all(dir);
+}
+
 TEST_CASE("memcheck --track-fds log: the server's descriptors open at exit, not the inherited ones")
 {
-    auto f = tools::parse_memcheck_fds(captured("memcheck-18-open-descriptors.log", "memcheck-reports"));
+    auto f = tools::parse_memcheck_fds(report_file("memcheck-18-open-descriptors.log", "memcheck-reports"));
     REQUIRE(f.size() == 32);  // 36 listed, 4 inherited from leaklab and valgrind
     for(auto& x : f)
     {
@@ -237,7 +259,7 @@ TEST_CASE("tool modes: what decides the verdict, and when clean cannot be said")
 TEST_CASE("UBSan: a runtime error with its location and stack, in a server's stderr among its own lines")
 {
     // Lab 18 under asan, out of descriptors: UBSan's own memory probe fails (a report the leak causes).
-    auto f = tools::parse_reports(captured("ubsan-18-invalid-vptr.log"));
+    auto f = tools::parse_reports(report_file("ubsan-18-invalid-vptr.log"));
     REQUIRE(f.size() == 1);
     CHECK(f[0].tool == "UndefinedBehaviorSanitizer");
     CHECK(f[0].kind == "undefined behaviour");

@@ -501,6 +501,10 @@ lab_run run_lab(const labs::manifest& lab, const std::string& variant, const std
                 *plan.stop_within_s *= slow;
             plan.stop_grace_s = 3.0 * slow;
         }
+        // memcheck checks for leaks after the program ends: over a large heap that takes longer
+        // than the stop deadline, which is the program's, not the tool's.
+        if(mode->name == "valgrind")
+            t.memcheck_exit = std::chrono::minutes(2);
     }
     t.heap_profiles = mode && mode->name == "heapprof";
     t.pending_dumps = mode && mode->name == "tasks";

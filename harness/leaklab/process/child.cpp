@@ -227,18 +227,26 @@ std::optional<exit_status> child::poll()
     return status_;
 }
 
-exit_status child::stop(milliseconds grace)
+exit_status child::stop(milliseconds grace, const std::function<bool()>& program_ended, milliseconds tool_grace)
 {
     if(auto s = poll())
         return *s;
     kill_group(SIGTERM);
-    auto until = steady_clock::now() + grace;
-    while(steady_clock::now() < until)
-    {
-        if(auto s = poll())
+    auto wait = [&](steady_clock::time_point until) -> std::optional<exit_status> {
+        while(steady_clock::now() < until)
+        {
+            if(auto s = poll())
+                return s;
+            std::this_thread::sleep_for(5ms);
+        }
+        return std::nullopt;
+    };
+    if(auto s = wait(steady_clock::now() + grace))
+        return *s;
+    // The program ended in time; the tool it runs under is still writing its report.
+    if(program_ended && tool_grace.count() > 0 && program_ended())
+        if(auto s = wait(steady_clock::now() + tool_grace))
             return *s;
-        std::this_thread::sleep_for(5ms);
-    }
     kill_group(SIGKILL);
     int status = 0;
     ::waitpid(pid_, &status, 0);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -65,8 +66,12 @@ public:
     // Reaps the child if it has exited; nothing if it is still running.
     std::optional<exit_status> poll();
 
-    // SIGTERM to the group, up to `grace` for it to exit, then SIGKILL; reaps.
-    exit_status stop(std::chrono::milliseconds grace);
+    // SIGTERM to the group, up to `grace` for it to exit, then SIGKILL; reaps. When
+    // `program_ended` says, at the end of the grace, that the program has ended and only the
+    // tool it runs under is still at work (memcheck's leak check), the tool gets up to
+    // `tool_grace` more before SIGKILL, and the stop is not forced.
+    exit_status stop(std::chrono::milliseconds grace, const std::function<bool()>& program_ended = {},
+                     std::chrono::milliseconds tool_grace = std::chrono::milliseconds(0));
 
     std::string stderr_tail(std::size_t max_lines) const;
     std::filesystem::path stderr_path() const { return log_dir_ / "stderr.log"; }

@@ -822,7 +822,9 @@ result execute(const target& t, const plan& p, const progress_fn& progress)
     {
         const auto grace = duration_cast<milliseconds>(duration<double>(p.stop_within_s.value_or(p.stop_grace_s.value_or(3.0))));
         const bool died_before = server->poll().has_value();  // a crash mid-run, already said
-        auto st = server->stop(grace);
+        const pid_t pid = server->pid();
+        auto st = server->stop(
+            grace, [&] { return tools::memcheck_program_ended(t.log_dir, pid); }, t.memcheck_exit);
         r.server_exit = st.describe();
         // A contract that promises a graceful stop: a server that had to be killed broke it.
         if(p.stop_within_s && st.forced && r.verdict != verdict::outcome::error)

@@ -33,6 +33,9 @@ struct target
     bool pending_dumps = false;            // ask the server (labkit) for its pending operations at the same moments
     std::filesystem::path heaptrack_record;  // heaptrack's record of the server (DUMP_HEAPTRACK_OUTPUT): cut at the same moments
     bool live_leak_check = false;          // ask the server (labkit, asan build) for LeakSanitizer's check after the last round
+    // Under memcheck: once the program has ended within its stop deadline, how long memcheck may
+    // take to check for leaks and write its report before it is killed (0: not under memcheck).
+    std::chrono::milliseconds memcheck_exit{0};
 };
 
 // A heap profile the server wrote on the admin call (labkit/heap_profile.hpp), or a dump of

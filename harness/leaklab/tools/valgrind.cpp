@@ -193,4 +193,11 @@ std::vector<finding> read_memcheck_reports(const fs::path& log_dir)
     return merge(std::move(all));
 }
 
+bool memcheck_program_ended(const fs::path& log_dir, int pid)
+{
+    const auto file = log_dir / ("valgrind." + std::to_string(pid) + ".xml");
+    std::error_code ec;
+    return fs::exists(file, ec) && process::read_text(file).find("<state>FINISHED</state>") != std::string::npos;
+}
+
 } // namespace leaklab::tools

@@ -28,6 +28,11 @@ std::vector<finding> parse_memcheck_fds(std::string_view log);
 // Every valgrind.PID.xml and valgrind.PID.log in a run's folder: parsed, merged.
 std::vector<finding> read_memcheck_reports(const std::filesystem::path& log_dir);
 
+// Whether the program memcheck runs as process `pid` has ended: its XML report has the
+// FINISHED status, which memcheck writes when the program exits and before its leak check
+// (which, over a large heap, takes seconds more before the process itself exits).
+bool memcheck_program_ended(const std::filesystem::path& log_dir, int pid);
+
 } // namespace leaklab::tools
 
 #endif
