@@ -5,6 +5,7 @@
 // tool mode a lab declares, on its leaky and fixed variants, printed as a table.
 #include "leaklab/cli/common.hpp"
 
+#include "leaklab/labs/build.hpp"
 #include "leaklab/labs/manifest.hpp"
 #include "leaklab/tools/modes.hpp"
 #include "leaklab/verdict/metrics.hpp"
@@ -17,6 +18,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace leaklab::cli {
@@ -265,13 +267,18 @@ int cmd_verify(const std::vector<std::string>& args)
     }
     const bool growth = std::find(modes.begin(), modes.end(), "growth") != modes.end();
 
-    std::size_t passed = 0, failed = 0;
-    json::array all;
-    std::vector<tally> tallies;
+    // What runs: leaky, fixed, then every wrong fix the kit must reject (with tool modes only:
+    // the wrong fixes judged under those tools); then the catch matrix, every tool mode asked
+    // for that a lab declares, on its leaky and fixed variants.
+    struct job
+    {
+        const labs::manifest* lab;
+        std::string variant, mode;  // mode: "" for growth, or the tool the variant is judged by
+        bool matrix = false;
+    };
+    std::vector<job> jobs;
     for(auto& lab : labs_to_run)
     {
-        // Leaky, fixed, then every wrong fix the kit must reject (with tool modes only: the
-        // wrong fixes judged under those tools).
         std::vector<std::string> variants;
         if(growth)
             variants = {"leaky", "fixed"};
@@ -307,8 +314,68 @@ int cmd_verify(const std::vector<std::string>& args)
                           << std::endl;
                 continue;
             }
-            common cv = c;
-            cv.mode = home;
+            jobs.push_back({&lab, variant, home, false});
+        }
+    }
+    for(auto& lab : labs_to_run)
+        for(auto& mode : modes)
+        {
+            if(mode == "growth" || !lab.modes.count(mode))
+                continue;
+            std::vector<std::string> variants = {"leaky", "fixed"};
+            if(vm.count("variant"))
+                variants = {variant_named(lab, vm["variant"].as<std::string>())};
+            for(auto& variant : variants)
+                if((variant == "leaky" || variant == "fixed") && lab.modes.at(mode).count(variant))
+                    jobs.push_back({&lab, variant, mode, true});
+        }
+
+    // Every server the runs need, built first, a build per tree: ninja compiles them side by
+    // side (a server under ASan takes a minute to compile; one at a time leaves a core idle).
+    // A mode that cannot run here builds nothing; a failed build is told by its run below.
+    auto preset_of = [&](const job& j) {
+        const auto* m = j.mode.empty() ? nullptr : tools::find_mode(j.mode);
+        return m && !m->preset.empty() && c.build_dir.empty() ? m->preset : c.preset;
+    };
+    std::set<std::string> built;  // the presets whose servers are all built
+    {
+        std::map<std::string, std::vector<std::string>> by_preset;
+        for(auto& j : jobs)
+        {
+            const auto* m = j.mode.empty() ? nullptr : tools::find_mode(j.mode);
+            if(m && !tools::unavailable(*m, mode_host()).empty())
+                continue;
+            auto& targets = by_preset[preset_of(j)];
+            const auto target = "lab" + j.lab->id + "-" + j.variant;
+            if(std::find(targets.begin(), targets.end(), target) == targets.end())
+                targets.push_back(target);
+        }
+        for(auto& [preset, targets] : by_preset)
+            try
+            {
+                auto tree = labs::open_build_tree(c.root, preset, c.build_dir, c.quiet, c.no_build);
+                if(!c.no_build && !tree.prebuilt && labs::build_variants(tree, targets, c.quiet))
+                    built.insert(preset);
+            }
+            catch(const std::exception&)
+            {
+                // Said again, with its cause, by the first run that needs this tree.
+            }
+    }
+
+    std::size_t passed = 0, failed = 0, skipped = 0;
+    json::array all;
+    std::vector<tally> tallies;
+    std::vector<cell> cells;
+    for(auto& j : jobs)
+    {
+        const auto& lab = *j.lab;
+        const auto& variant = j.variant;
+        common cv = c;
+        cv.mode = j.mode;
+        cv.no_build = c.no_build || built.count(preset_of(j));
+        if(!j.matrix)
+        {
             tally t;
             t.lab = lab.id;
             t.variant = variant;
@@ -333,50 +400,33 @@ int cmd_verify(const std::vector<std::string>& args)
                 all.push_back(report::to_json(lr.heading, lr.result));
             }
             tallies.push_back(t);
+            continue;
+        }
+        const auto& mode = j.mode;
+        for(std::size_t i = 1; i <= runs; ++i)
+        {
+            auto lr = run_lab(lab, variant, std::nullopt, cv);
+            std::string why;
+            auto ok = mode_as_expected(lab, mode, variant, lr.result, why);
+            cell x{lab.id, mode, variant, expected_text(lab.modes.at(mode).at(variant)),
+                   !ok ? "skipped" : *ok ? "pass" : "FAIL",
+                   lr.result.findings.empty() ? one_line(lr.result) : tools::headline(lr.result.findings.front()),
+                   lr.result.duration_s};
+            if(!ok)
+                ++skipped;
+            else
+                (*ok ? passed : failed)++;
+            std::cout << (!ok ? "skip " : *ok ? "ok   " : "FAIL ") << lab.id << " " << std::left << std::setw(6)
+                      << variant << std::right << " " << mode << " run " << i << "/" << runs << ": "
+                      << verdict::to_string(lr.result.verdict) << std::fixed << std::setprecision(1) << " in "
+                      << lr.result.duration_s << " s" << std::defaultfloat << (ok && *ok ? "" : "  -- " + why)
+                      << std::endl;
+            if(ok && !*ok)
+                x.finding = why;
+            cells.push_back(x);
+            all.push_back(report::to_json(lr.heading, lr.result));
         }
     }
-    // The catch matrix: every tool mode asked for that a lab declares, on its leaky and fixed variants.
-    std::vector<cell> cells;
-    std::size_t skipped = 0;
-    for(auto& lab : labs_to_run)
-        for(auto& mode : modes)
-        {
-            if(mode == "growth" || !lab.modes.count(mode))
-                continue;
-            std::vector<std::string> variants = {"leaky", "fixed"};
-            if(vm.count("variant"))
-                variants = {variant_named(lab, vm["variant"].as<std::string>())};
-            for(auto& variant : variants)
-            {
-                if((variant != "leaky" && variant != "fixed") || !lab.modes.at(mode).count(variant))
-                    continue;
-                common cm = c;
-                cm.mode = mode;
-                for(std::size_t i = 1; i <= runs; ++i)
-                {
-                    auto lr = run_lab(lab, variant, std::nullopt, cm);
-                    std::string why;
-                    auto ok = mode_as_expected(lab, mode, variant, lr.result, why);
-                    cell x{lab.id, mode, variant, expected_text(lab.modes.at(mode).at(variant)),
-                           !ok ? "skipped" : *ok ? "pass" : "FAIL",
-                           lr.result.findings.empty() ? one_line(lr.result) : tools::headline(lr.result.findings.front()),
-                           lr.result.duration_s};
-                    if(!ok)
-                        ++skipped;
-                    else
-                        (*ok ? passed : failed)++;
-                    std::cout << (!ok ? "skip " : *ok ? "ok   " : "FAIL ") << lab.id << " " << std::left << std::setw(6)
-                              << variant << std::right << " " << mode << " run " << i << "/" << runs << ": "
-                              << verdict::to_string(lr.result.verdict) << std::fixed << std::setprecision(1) << " in "
-                              << lr.result.duration_s << " s" << std::defaultfloat
-                              << (ok && *ok ? "" : "  -- " + why) << std::endl;
-                    if(ok && !*ok)
-                        x.finding = why;
-                    cells.push_back(x);
-                    all.push_back(report::to_json(lr.heading, lr.result));
-                }
-            }
-        }
     if(!cells.empty())
         print_matrix(cells);
     if(vm.count("json"))

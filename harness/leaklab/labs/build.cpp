@@ -249,6 +249,27 @@ std::filesystem::path fast_build(const build_tree& tree, const manifest& lab, co
 
 } // namespace
 
+bool build_variants(const build_tree& tree, const std::vector<std::string>& targets, bool quiet, bool no_build)
+{
+    if(no_build || tree.prebuilt || targets.empty())
+        return true;
+    std::filesystem::create_directories(tree.dir / "leaklab-logs");
+    if(!quiet)
+        std::cerr << "leaklab: building " << targets.size() << " server" << (targets.size() > 1 ? "s" : "") << " in "
+                  << tree.dir.string() << " ...\n";
+    std::vector<std::string> argv = {"cmake", "--build", tree.dir.string(), "--target"};
+    argv.insert(argv.end(), targets.begin(), targets.end());
+    try
+    {
+        run_or_throw(argv, tree.dir / "leaklab-logs" / "build-variants.log", "building the servers");
+        return true;
+    }
+    catch(const build_error&)
+    {
+        return false;
+    }
+}
+
 void build_shared(const build_tree& tree)
 {
     run_or_throw({"cmake", "--build", tree.dir.string(), "--target", "leaklab_pch", "labkit"},

@@ -55,6 +55,12 @@ std::filesystem::path build_variant(const build_tree& tree, const manifest& lab,
                                     const std::optional<std::filesystem::path>& source, bool quiet,
                                     bool no_build = false);
 
+// Brings several variants (labNN-<variant>) up to date in one build, so that they compile
+// side by side on every core; build_variant then finds each one built. False when that build
+// failed: build_variant, one at a time, then says which variant failed and why. Nothing in
+// a deployed kit, or with no_build.
+bool build_variants(const build_tree& tree, const std::vector<std::string>& targets, bool quiet, bool no_build = false);
+
 // What every copy is built against (the precompiled header, labkit, Asio and Beast), brought
 // up to date in the tree: once before build_copy, which does not (several may run at once).
 void build_shared(const build_tree& tree);
