@@ -18,7 +18,7 @@ using namespace leaklab;
 
 namespace {
 
-std::string captured(const std::string& name)
+std::string heapprof_file(const std::string& name)
 {
     return captured_file("heapprof", name);
 }
@@ -27,7 +27,7 @@ std::string captured(const std::string& name)
 
 TEST_CASE("pprof --stacks: every stack with its bytes, innermost frame first, file:line and function")
 {
-    auto stacks = tools::parse_pprof_stacks(captured("pprof-04-leaky.txt.gz"));
+    auto stacks = tools::parse_pprof_stacks(heapprof_file("pprof-04-leaky.txt.gz"));
     REQUIRE(stacks.size() == 139);
     CHECK(std::any_of(stacks.begin(), stacks.end(), [](auto& s) { return s.bytes < 0; }));  // what shrank
     // The largest: the request copied into the audit timer's handler, under std::string's _M_create.
@@ -50,7 +50,7 @@ TEST_CASE("pprof --stacks: every stack with its bytes, innermost frame first, fi
 
 TEST_CASE("heapprof sites: lab 04's leaking line comes first, over the threshold")
 {
-    auto sites = tools::growing_sites(tools::parse_pprof_stacks(captured("pprof-04-leaky.txt.gz")), 11220);
+    auto sites = tools::growing_sites(tools::parse_pprof_stacks(heapprof_file("pprof-04-leaky.txt.gz")), 11220);
     REQUIRE(sites.size() == 4);
     CHECK(sites[0].site.line == 78);
     CHECK(sites[0].site.function == "session::start_audit");
@@ -72,7 +72,7 @@ TEST_CASE("heapprof sites: lab 04's leaking line comes first, over the threshold
 
 TEST_CASE("heapprof sites: lab 03's tombstones grow 8 bytes a subscription, under heap_bytes' 64 B/op")
 {
-    auto sites = tools::growing_sites(tools::parse_pprof_stacks(captured("pprof-03-tombstones.txt.gz")), 5610);
+    auto sites = tools::growing_sites(tools::parse_pprof_stacks(heapprof_file("pprof-03-tombstones.txt.gz")), 5610);
     REQUIRE(sites.size() == 1);
     CHECK(sites[0].site.function == "session::on_accept");
     CHECK(sites[0].site.line == 47);
@@ -84,7 +84,7 @@ TEST_CASE("heapprof sites: lab 03's tombstones grow 8 bytes a subscription, unde
 
 TEST_CASE("heapprof: growth on stacks that never reach the lab's code, the profile's own text left out")
 {
-    auto stacks = tools::parse_pprof_stacks(captured("pprof-04-leaky.txt.gz"));
+    auto stacks = tools::parse_pprof_stacks(heapprof_file("pprof-04-leaky.txt.gz"));
     const auto other = tools::outside_own(stacks, 11220);
     CHECK(other.bytes >= 0);
     CHECK(tools::first_own(other.largest) == nullptr);
@@ -112,10 +112,10 @@ TEST_CASE("heapprof series: every profile of lab 07's leaky run, read raw, gives
     {
         char name[64];
         std::snprintf(name, sizeof name, "series-07/heapprof.round-%02d.heap.gz", round);
-        profiles.push_back(tools::parse_raw_profile(captured(name)));
+        profiles.push_back(tools::parse_raw_profile(heapprof_file(name)));
     }
     REQUIRE(profiles.front().size() > 100);
-    const auto stacks = tools::parse_pprof_stacks(captured("series-07/pprof-round-01-round-12.txt.gz"));
+    const auto stacks = tools::parse_pprof_stacks(heapprof_file("series-07/pprof-round-01-round-12.txt.gz"));
     const auto sites = tools::growing_sites(stacks, 4972);
     REQUIRE(sites.size() == 6);
     CHECK(sites[0].site.line == 146);

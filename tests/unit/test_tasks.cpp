@@ -14,7 +14,7 @@ using namespace leaklab;
 
 namespace {
 
-std::string captured(const std::string& name)
+std::string tasks_file(const std::string& name)
 {
     return captured_file("tasks", name);
 }
@@ -22,9 +22,9 @@ std::string captured(const std::string& name)
 // A captured dump with its stacks resolved by the captured addr2line output.
 std::vector<tools::pending_site> sites(const std::string& lab, const std::string& which)
 {
-    auto d = tools::parse_pending_dump(captured("pending-" + lab + "-leaky." + which + ".txt"));
+    auto d = tools::parse_pending_dump(tasks_file("pending-" + lab + "-leaky." + which + ".txt"));
     tools::symbol_table table;
-    tools::parse_addr2line(captured("addr2line-" + lab + "-leaky.txt.gz"), "/work/main/build/dev/bin/lab" + lab + "-leaky", table);
+    tools::parse_addr2line(tasks_file("addr2line-" + lab + "-leaky.txt.gz"), "/work/main/build/dev/bin/lab" + lab + "-leaky", table);
     tools::resolve(d, table);
     return tools::sites_of(d);
 }
@@ -33,7 +33,7 @@ std::vector<tools::pending_site> sites(const std::string& lab, const std::string
 
 TEST_CASE("pending dump: modules, stacks and groups as labkit writes them")
 {
-    const auto d = tools::parse_pending_dump(captured("pending-07-leaky.final.txt"));
+    const auto d = tools::parse_pending_dump(tasks_file("pending-07-leaky.final.txt"));
     CHECK(d.pending == 6008);
     REQUIRE(!d.groups.empty());
     std::int64_t coroutines = 0, ops = 0;

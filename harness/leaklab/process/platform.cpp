@@ -21,7 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_text(const fs::path& file)
+// The whole file: /proc's files say their size is 0, so process::read_text reads none of them.
+std::string read_whole(const fs::path& file)
 {
     std::ifstream in(file, std::ios::binary);
     std::ostringstream s;
@@ -134,9 +135,9 @@ platform read_platform(const fs::path& root)
     p.word_bits = static_cast<int>(sizeof(void*) * 8);
     p.cores = std::thread::hardware_concurrency();
 
-    const auto cpuinfo_text = read_text(root / "proc/cpuinfo");
+    const auto cpuinfo_text = read_whole(root / "proc/cpuinfo");
     const auto cpu = fields(cpuinfo_text);
-    const auto mem = fields(read_text(root / "proc/meminfo"));
+    const auto mem = fields(read_whole(root / "proc/meminfo"));
     if(auto it = mem.find("MemTotal"); it != mem.end())
         p.memory_bytes = std::strtod(it->second.c_str(), nullptr) * 1024;
     // What the kernel gives user space, not what the CPU could: the top of this process's mappings.
@@ -164,7 +165,7 @@ platform read_platform(const fs::path& root)
     const bool x86_cpu = cpuinfo_text.find("vendor_id") != std::string::npos;
     p.emulated = (arm && x86_cpu) || (p.arch == "x86_64" && cpu.count("CPU implementer"));
     for(auto dt : {"sys/firmware/devicetree/base/model", "proc/device-tree/model"})
-        if(auto m = read_text(root / dt); !m.empty())
+        if(auto m = read_whole(root / dt); !m.empty())
         {
             p.model = m.substr(0, m.find('\0'));
             break;
@@ -173,9 +174,9 @@ platform read_platform(const fs::path& root)
     auto model_name = cpu.find("model name");
     p.armv6 = p.arch == "armv6l" || (arch_field != cpu.end() && arch_field->second == "6") ||
               (model_name != cpu.end() && model_name->second.find("ARMv6") != std::string::npos);
-    if(auto s = read_text(root / "proc/sys/kernel/yama/ptrace_scope"); !s.empty())
+    if(auto s = read_whole(root / "proc/sys/kernel/yama/ptrace_scope"); !s.empty())
         p.ptrace_scope = std::atoi(s.c_str());
-    std::istringstream pre(read_text(root / "etc/ld.so.preload"));
+    std::istringstream pre(read_whole(root / "etc/ld.so.preload"));
     for(std::string entry; pre >> entry;)
         if(entry[0] != '#')
             p.preloads.push_back(entry);

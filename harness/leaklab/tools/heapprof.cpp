@@ -34,7 +34,7 @@ bool parse_stack_line(const std::string& line, std::optional<std::int64_t>& byte
     return true;
 }
 
-std::string per_op_text(double v)
+std::string bytes_per_op_text(double v)
 {
     char buf[32];
     std::snprintf(buf, sizeof buf, v >= 100 ? "%.0f" : "%.1f", v);
@@ -204,7 +204,7 @@ finding as_finding(const heap_site& s, std::size_t ops, const std::string& tool)
     f.tool = tool;
     f.kind = "heap growth";
     f.message = grouped(s.bytes) + " bytes more over " + grouped(std::int64_t(ops)) + " operations, " +
-                per_op_text(s.bytes_per_op) + " B/op";
+                bytes_per_op_text(s.bytes_per_op) + " B/op";
     f.bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.bytes));
     f.bytes_per_op = s.bytes_per_op;
     f.stacks.push_back(s.largest);
@@ -214,7 +214,7 @@ finding as_finding(const heap_site& s, std::size_t ops, const std::string& tool)
 
 std::string describe(const heap_site& s, const fs::path& root)
 {
-    return where(s.site, root) + ": " + grouped(s.bytes) + " bytes, " + per_op_text(s.bytes_per_op) + " B/op";
+    return where(s.site, root) + ": " + grouped(s.bytes) + " bytes, " + bytes_per_op_text(s.bytes_per_op) + " B/op";
 }
 
 } // namespace leaklab::tools

@@ -11,7 +11,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string per_op_text(double v)
+std::string count_per_op_text(double v)
 {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.2f", v);
@@ -261,7 +261,7 @@ finding as_finding(const pending_site& s, std::size_t ops)
     f.kind = is_coroutine(s.kind) ? "live coroutines" : "pending operations";
     f.message = "+" + grouped(s.final_count - s.base) + " " + kind_label(s.kind) + " (" + grouped(s.base) + " after the warm-up, " +
                 grouped(s.final_count) + " at the end, " + grouped(std::int64_t(ops)) + " operations apart), " +
-                per_op_text(s.per_op) + " per op";
+                count_per_op_text(s.per_op) + " per op";
     f.count = 1;
     f.stacks.push_back(s.largest);
     return f;
@@ -272,7 +272,7 @@ std::string describe(const pending_site& s, const fs::path& root)
     const std::string at = where(s.site, root);
     return "+" + grouped(s.final_count - s.base) + " " + kind_label(s.kind) + " " +
            (s.own ? s.how + " " : "outside the lab's code, " + s.how + " ") + (at.empty() ? "an unknown frame" : at) + ": " +
-           per_op_text(s.per_op) + " per op";
+           count_per_op_text(s.per_op) + " per op";
 }
 
 } // namespace leaklab::tools

@@ -13,18 +13,6 @@ namespace leaklab::verdict {
 
 namespace {
 
-double median_of(std::vector<double> v)
-{
-    if(v.empty())
-        return 0;
-    auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-    std::nth_element(v.begin(), mid, v.end());
-    double m = *mid;
-    if(v.size() % 2 == 0)
-        m = (m + *std::max_element(v.begin(), mid)) / 2;
-    return m;
-}
-
 // The one-sided upper confidence bound of the mean growth per operation between
 // consecutive points; +infinity with fewer than 3 increments.
 double upper_bound(const std::vector<double>& x, const std::vector<double>& y, double confidence)

@@ -49,18 +49,6 @@ double mk_variance(const std::vector<double>& y)
     return var / 18.0;
 }
 
-// Median of a non-empty vector (average of the two middle values for even sizes).
-double median_of(std::vector<double> v)
-{
-    const std::size_t mid = v.size() / 2;
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
-    const double upper = v[mid];
-    if(v.size() % 2 == 1)
-        return upper;
-    const double lower = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid));
-    return lower + (upper - lower) / 2;
-}
-
 // Above this many points the normal approximation is accurate and the exact table large.
 constexpr std::size_t exact_max_points = 64;
 
@@ -268,6 +256,19 @@ mk_result mann_kendall(const std::vector<double>& y)
         r.z = (r.s + 1) / sd;
     r.p_value = 0.5 * std::erfc(r.z / std::sqrt(2.0));
     return r;
+}
+
+double median_of(std::vector<double> v)
+{
+    if(v.empty())
+        return 0;
+    const std::size_t mid = v.size() / 2;
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
+    const double upper = v[mid];
+    if(v.size() % 2 == 1)
+        return upper;
+    const double lower = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid));
+    return lower + (upper - lower) / 2;
 }
 
 double theil_sen(const std::vector<double>& x, const std::vector<double>& y)

@@ -80,6 +80,9 @@ trend_result trend_test(const std::vector<double>& y, double phi = whitening_phi
 // (the normal approximation; it assumes independent points).
 mk_result mann_kendall(const std::vector<double>& y);
 
+// The median (the mean of the two middle values for an even count); 0 for no values.
+double median_of(std::vector<double> v);
+
 // Theil–Sen slope: median of (y[j]-y[i]) / (x[j]-x[i]) over i<j with x[j] != x[i].
 // Returns 0 if there is no such pair. Throws std::invalid_argument if sizes differ.
 // O(n^2) time and memory: meant for series of up to a few thousand points.

@@ -288,13 +288,6 @@ struct op_breach : op_error
 };
 
 // At most n characters of a reply, for a message.
-std::string clip(std::string s, std::size_t n = 80)
-{
-    if(s.size() > n)
-        s = s.substr(0, n) + "...";
-    return s;
-}
-
 void check(beast::error_code ec, const char* stage)
 {
     if(ec)

@@ -35,12 +35,7 @@ std::string secs(duration<double> d)
     return buf;
 }
 
-std::string clip(std::string s, std::size_t n = 80)
-{
-    if(s.size() > n)
-        s = s.substr(0, n) + "...";
-    return s;
-}
+} // namespace
 
 // What one listener has seen, written on the listener thread and read by check().
 struct listener_state
@@ -63,8 +58,6 @@ struct listener_state
     std::string sequence_break;                       // the first message out of sequence
     bool reported_closed = false, reported_bad = false;
 };
-
-} // namespace
 
 struct listener_group::impl
 {

@@ -193,6 +193,14 @@ std::string make_body(const std::string& tmpl, const template_vars& v, std::size
 // Inflates a gzip stream; nothing when it is not a whole, valid gzip stream.
 std::optional<std::string> gunzip(const std::string& data);
 
+// What a server sent, cut to n characters for a message about it.
+inline std::string clip(std::string s, std::size_t n = 80)
+{
+    if(s.size() > n)
+        s = s.substr(0, n) + "...";
+    return s;
+}
+
 } // namespace leaklab::workload
 
 #endif
