@@ -90,3 +90,34 @@ TEST_CASE("this machine: a page size and a word size read from the process")
     CHECK(human_bytes(16384) == "16 KiB");
     CHECK(human_bytes(3.5 * 1024 * 1024 * 1024) == "3.5 GiB");
 }
+
+TEST_CASE("in a container: the cgroup's CPU quota and memory limit bound what a build may use")
+{
+    fake_root r;
+    r.write("proc/cpuinfo", "processor\t: 0\nvendor_id\t: GenuineIntel\n");
+    r.write("proc/meminfo", "MemTotal:       24000000 kB\nMemAvailable:   20000000 kB\n");
+    r.write("leaklab-fake", "arch x86_64\ncores 8\n");
+    SECTION("no cgroup files: the cores and MemAvailable as they are")
+    {
+        auto p = read_platform(r.dir);
+        CHECK(p.usable_cores == 8);
+        CHECK(p.memory_available_bytes == 20000000.0 * 1024);
+    }
+    SECTION("a quota of 1.5 CPUs is 2 cores; 3 GiB allowed with 1 GiB in use leaves 2 GiB")
+    {
+        r.write("sys/fs/cgroup/cpu.max", "150000 100000\n");
+        r.write("sys/fs/cgroup/memory.max", "3221225472\n");
+        r.write("sys/fs/cgroup/memory.current", "1073741824\n");
+        auto p = read_platform(r.dir);
+        CHECK(p.usable_cores == 2);
+        CHECK(p.memory_available_bytes == 2147483648.0);
+    }
+    SECTION("no limits set (\"max\"): nothing changes")
+    {
+        r.write("sys/fs/cgroup/cpu.max", "max 100000\n");
+        r.write("sys/fs/cgroup/memory.max", "max\n");
+        auto p = read_platform(r.dir);
+        CHECK(p.usable_cores == 8);
+        CHECK(p.memory_available_bytes == 20000000.0 * 1024);
+    }
+}

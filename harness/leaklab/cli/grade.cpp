@@ -5,6 +5,7 @@
 
 #include "leaklab/grade/grade.hpp"
 #include "leaklab/labs/build.hpp"
+#include "leaklab/process/platform.hpp"
 #include "leaklab/process/sandbox.hpp"
 
 #include <boost/algorithm/string.hpp>
@@ -126,7 +127,7 @@ int cmd_grade(const std::vector<std::string>& args)
 {
     common c;
     std::string submissions, out_dir, lab_spec, formats = "gradescope,junit,csv,html";
-    std::size_t jobs = 1;
+    std::size_t jobs = 1, build_jobs = 0;
     double check_timeout = 300, build_timeout = 180;
     po::options_description d = common_options(c, opts_build);
     d.add_options()
@@ -134,12 +135,13 @@ int cmd_grade(const std::vector<std::string>& args)
         ("out", po::value<std::string>(&out_dir), "where the grades, each student's evidence and the course tools' files go")
         ("labs", po::value<std::string>(&lab_spec), "the labs graded: 04, a list such as 01,04, or all (default: every lab any student submitted)")
         ("format", po::value<std::string>(&formats), "what to write besides summary.json: gradescope, classroom, junit, csv, html (default: all but classroom)")
-        ("jobs", po::value<std::size_t>(&jobs), "copies built and checked at once (default 1); with more, a check that is not clean is run again alone, and that run decides")
+        ("jobs", po::value<std::size_t>(&jobs), "copies checked at once (default 1); with more, a check that is not clean is run again alone, and that run decides")
+        ("build-jobs", po::value<std::size_t>(&build_jobs), "copies compiled at once, before any check runs (default: one per usable core with 1 GiB of available memory each, and at least --jobs)")
         ("check-timeout", po::value<double>(&check_timeout), "seconds one check may take before it is stopped with all it started (default 300)")
         ("build-timeout", po::value<double>(&build_timeout), "seconds one copy may take to compile (default 180)");
     po::positional_options_description pos;
     pos.add("submissions", 1);
-    parse(args, d, pos, c, "grade <submissions-dir> --out DIR [--labs 01,04|all] [--format gradescope,classroom,junit,csv,html] [--jobs N]");
+    const auto vm = parse(args, d, pos, c, "grade <submissions-dir> --out DIR [--labs 01,04|all] [--format gradescope,classroom,junit,csv,html] [--jobs N] [--build-jobs N]");
     if(submissions.empty() || !fs::is_directory(submissions))
         throw usage_error("which submissions? `leaklab grade <folder with one folder per student> --out DIR`" +
                           (submissions.empty() ? std::string() : " (" + submissions + " is not a folder)"));
@@ -147,6 +149,8 @@ int cmd_grade(const std::vector<std::string>& args)
         throw usage_error("--out DIR: where the grades go");
     if(jobs < 1 || jobs > 64)
         throw usage_error("--jobs wants 1 to 64");
+    if(vm.count("build-jobs") && (build_jobs < 1 || build_jobs > 64))
+        throw usage_error("--build-jobs wants 1 to 64");
     if(check_timeout < 10 || build_timeout < 10)
         throw usage_error("--check-timeout and --build-timeout want at least 10 s");
     std::set<std::string> wanted;
@@ -198,9 +202,22 @@ int cmd_grade(const std::vector<std::string>& args)
     process::sandbox_limits limits;
     limits.cpu_seconds = static_cast<std::uint64_t>(check_timeout) + 60;
     std::vector<std::string> notes = process::describe(box, limits);
+    // Builds run before any check, so compiling several at once never shares the machine with
+    // a measurement: as many as there are cores, each with 1 GiB of memory (the largest lab's
+    // compile, 13's, peaks at 740 MiB), unless told.
+    if(!vm.count("build-jobs"))
+    {
+        const auto p = process::read_platform();
+        const auto by_memory = static_cast<std::size_t>(p.memory_available_bytes / (1u << 30));
+        build_jobs = std::max<std::size_t>({1, jobs, std::min<std::size_t>(std::max(1u, p.usable_cores), std::max<std::size_t>(1, by_memory))});
+        notes.push_back("copies compiled " + std::to_string(build_jobs) + " at once (" + std::to_string(p.usable_cores) + " usable cores, " +
+                        process::human_bytes(p.memory_available_bytes) + " of memory available; --build-jobs to change)");
+    }
+    else
+        notes.push_back("copies compiled " + std::to_string(build_jobs) + " at once (--build-jobs)");
     if(!c.quiet)
-        for(auto& n : notes)
-            std::cerr << "leaklab grade: sandbox: " << n << '\n';
+        for(std::size_t i = 0; i < notes.size(); ++i)
+            std::cerr << "leaklab grade: " << (i + 1 < notes.size() ? "sandbox: " : "build: ") << notes[i] << '\n';
 
     std::vector<task> tasks;
     for(auto& s : students)
@@ -235,7 +252,7 @@ int cmd_grade(const std::vector<std::string>& args)
     labs::build_shared(tree);
     for(auto& [m, t] : tool_trees)
         labs::build_shared(t);
-    in_parallel(tasks.size(), jobs, [&](std::size_t i) {
+    in_parallel(tasks.size(), build_jobs, [&](std::size_t i) {
         auto& t = tasks[i];
         std::error_code ec;
         fs::remove_all(t.work, ec);
@@ -337,6 +354,7 @@ int cmd_grade(const std::vector<std::string>& args)
                                             {"build_seconds", build_s},
                                             {"check_seconds", check_s},
                                             {"jobs", jobs},
+                                            {"build_jobs", build_jobs},
                                             {"disk_bytes", disk}}) +
                    "\n");
     for(const char* f : {"gradescope", "classroom"})

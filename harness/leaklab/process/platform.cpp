@@ -1,11 +1,13 @@
 #include "leaklab/process/platform.hpp"
 
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -140,6 +142,21 @@ platform read_platform(const fs::path& root)
     const auto mem = fields(read_whole(root / "proc/meminfo"));
     if(auto it = mem.find("MemTotal"); it != mem.end())
         p.memory_bytes = std::strtod(it->second.c_str(), nullptr) * 1024;
+    if(auto it = mem.find("MemAvailable"); it != mem.end())
+        p.memory_available_bytes = std::strtod(it->second.c_str(), nullptr) * 1024;
+    // In a container, what its cgroup (v2, mounted at sys/fs/cgroup) allows is the limit.
+    const auto cgroup = root / "sys/fs/cgroup";
+    if(std::istringstream max(read_whole(cgroup / "memory.max")); max)
+        if(std::string limit; max >> limit && limit != "max")
+        {
+            const double left = std::strtod(limit.c_str(), nullptr) -
+                                std::strtod(read_whole(cgroup / "memory.current").c_str(), nullptr);
+            if(p.memory_available_bytes == 0 || left < p.memory_available_bytes)
+                p.memory_available_bytes = std::max(0.0, left);
+        }
+    p.usable_cores = p.cores;
+    if(cpu_set_t set; root == "/" && ::sched_getaffinity(0, sizeof set, &set) == 0)
+        p.usable_cores = static_cast<unsigned>(CPU_COUNT(&set));
     // What the kernel gives user space, not what the CPU could: the top of this process's mappings.
     if(root == "/")
         p.va_bits = va_bits_from_maps("/proc/self/maps");
@@ -157,9 +174,17 @@ platform read_platform(const fs::path& root)
             else if(key == "va_bits")
                 p.va_bits = std::atoi(value.c_str());
             else if(key == "cores")
-                p.cores = static_cast<unsigned>(std::atoi(value.c_str()));
+                p.cores = p.usable_cores = static_cast<unsigned>(std::atoi(value.c_str()));
         }
 
+    {  // a container's CPU quota (cgroup v2)
+        std::istringstream quota(read_whole(cgroup / "cpu.max"));  // "max 100000", or "150000 100000": 1.5 CPUs
+        std::string q;
+        double period = 0;
+        if(quota >> q >> period && q != "max" && period > 0)
+            p.usable_cores = std::clamp(static_cast<unsigned>(std::ceil(std::strtod(q.c_str(), nullptr) / period)), 1u,
+                                        std::max(1u, p.usable_cores));
+    }
     // An ARM program whose /proc/cpuinfo describes an x86 CPU runs under qemu-user.
     const bool arm = p.arch.rfind("arm", 0) == 0 || p.arch == "aarch64";
     const bool x86_cpu = cpuinfo_text.find("vendor_id") != std::string::npos;

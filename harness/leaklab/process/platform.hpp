@@ -17,7 +17,9 @@ struct platform
 {
     std::string arch;                // this leaklab's machine as uname -m says (aarch64, armv7l, x86_64)
     unsigned cores = 0;
+    unsigned usable_cores = 0;       // what this process may run on: its CPU affinity, within a cgroup's CPU quota
     double memory_bytes = 0;         // MemTotal
+    double memory_available_bytes = 0;  // MemAvailable, within a cgroup's memory limit; 0 unknown
     long page_size = 0;              // bytes: 4096, or 16384 on a Pi 5's default kernel
     int va_bits = 0;                 // user-space virtual-address bits (47 on x86-64, 39 or 48 on arm64), 0 unknown
     int word_bits = 0;               // 64 or 32: this userland
