@@ -202,22 +202,25 @@ int cmd_grade(const std::vector<std::string>& args)
     process::sandbox_limits limits;
     limits.cpu_seconds = static_cast<std::uint64_t>(check_timeout) + 60;
     std::vector<std::string> notes = process::describe(box, limits);
+    if(!c.quiet)
+        for(auto& n : notes)
+            std::cerr << "leaklab grade: sandbox: " << n << '\n';
     // Builds run before any check, so compiling several at once never shares the machine with
-    // a measurement: as many as there are cores, each with 1 GiB of memory (the largest lab's
-    // compile, 13's, peaks at 740 MiB), unless told.
+    // a measurement: one per usable core, each with 1 GiB of memory (the largest lab's
+    // compile, 13's, peaks at 740 MiB), and at least --jobs, unless told.
+    std::string build_note = "copies compiled " + std::to_string(build_jobs) + " at once (--build-jobs)";
     if(!vm.count("build-jobs"))
     {
         const auto p = process::read_platform();
         const auto by_memory = static_cast<std::size_t>(p.memory_available_bytes / (1u << 30));
-        build_jobs = std::max<std::size_t>({1, jobs, std::min<std::size_t>(std::max(1u, p.usable_cores), std::max<std::size_t>(1, by_memory))});
-        notes.push_back("copies compiled " + std::to_string(build_jobs) + " at once (" + std::to_string(p.usable_cores) + " usable cores, " +
-                        process::human_bytes(p.memory_available_bytes) + " of memory available; --build-jobs to change)");
+        build_jobs = std::max({std::size_t{1}, jobs, std::min<std::size_t>(p.usable_cores, by_memory)});
+        build_note = "copies compiled " + std::to_string(build_jobs) + " at once (" + std::to_string(p.usable_cores) +
+                     " usable cores, " + process::human_bytes(p.memory_available_bytes) +
+                     " of memory available; --build-jobs to change)";
     }
-    else
-        notes.push_back("copies compiled " + std::to_string(build_jobs) + " at once (--build-jobs)");
+    notes.push_back(build_note);
     if(!c.quiet)
-        for(std::size_t i = 0; i < notes.size(); ++i)
-            std::cerr << "leaklab grade: " << (i + 1 < notes.size() ? "sandbox: " : "build: ") << notes[i] << '\n';
+        std::cerr << "leaklab grade: build: " << build_note << '\n';
 
     std::vector<task> tasks;
     for(auto& s : students)

@@ -146,14 +146,13 @@ platform read_platform(const fs::path& root)
         p.memory_available_bytes = std::strtod(it->second.c_str(), nullptr) * 1024;
     // In a container, what its cgroup (v2, mounted at sys/fs/cgroup) allows is the limit.
     const auto cgroup = root / "sys/fs/cgroup";
-    if(std::istringstream max(read_whole(cgroup / "memory.max")); max)
-        if(std::string limit; max >> limit && limit != "max")
-        {
-            const double left = std::strtod(limit.c_str(), nullptr) -
-                                std::strtod(read_whole(cgroup / "memory.current").c_str(), nullptr);
-            if(p.memory_available_bytes == 0 || left < p.memory_available_bytes)
-                p.memory_available_bytes = std::max(0.0, left);
-        }
+    if(const auto limit = read_whole(cgroup / "memory.max"); !limit.empty() && limit.rfind("max", 0) != 0)
+    {
+        const double left = std::strtod(limit.c_str(), nullptr) -
+                            std::strtod(read_whole(cgroup / "memory.current").c_str(), nullptr);
+        if(p.memory_available_bytes == 0 || left < p.memory_available_bytes)
+            p.memory_available_bytes = std::max(0.0, left);
+    }
     p.usable_cores = p.cores;
     if(cpu_set_t set; root == "/" && ::sched_getaffinity(0, sizeof set, &set) == 0)
         p.usable_cores = static_cast<unsigned>(CPU_COUNT(&set));
